@@ -1,0 +1,95 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/helixtrack/attachments/api"
+	"github.com/helixtrack/attachments/chunk"
+	"github.com/helixtrack/attachments/meta"
+)
+
+// errChunkGone: a chunk of an ingested file was collected before the
+// commit, because the upload took longer than the grace period. The client
+// retries the upload.
+var errChunkGone = errors.New("chunk collected before commit")
+
+// Commit implements api.Backend. It touches every chunk of the manifest
+// again, so the collector leaves them alone for a whole grace period, and
+// then proposes one command that creates the file (or raises its count) and
+// the reference together.
+func (n *Node) Commit(ctx context.Context, f meta.File, tmpl meta.Reference) (api.Item, error) {
+	if err := n.touchAll(f.Chunks); err != nil {
+		return api.Item{}, fmt.Errorf("commit %s: %w: %w", f.Hash, err, api.ErrUnavailable)
+	}
+	ref := n.newReference(tmpl, f.Hash)
+	res, err := n.meta.CreateReference(ctx, ref, f)
+	if err != nil {
+		return api.Item{}, fmt.Errorf("commit %s: %w", f.Hash, mapMetaErr(err))
+	}
+	return api.Item{Ref: res.Ref, File: res.File, Deduplicated: res.Deduplicated}, nil
+}
+
+// Attach implements api.Backend: a new reference to content already
+// stored, sent by hash instead of bytes.
+func (n *Node) Attach(ctx context.Context, h chunk.Hash, tmpl meta.Reference, admin bool) (api.Item, error) {
+	if !admin {
+		owns, err := n.meta.OwnsFile(ctx, tmpl.Owner, h)
+		if err != nil {
+			return api.Item{}, fmt.Errorf("attach %s: %w", h, mapMetaErr(err))
+		}
+		if !owns {
+			return api.Item{}, fmt.Errorf("attach %s: %w", h, meta.ErrNotFound)
+		}
+	}
+	ref := n.newReference(tmpl, h)
+	f, err := n.meta.AttachReference(ctx, ref)
+	if err != nil {
+		return api.Item{}, fmt.Errorf("attach %s: %w", h, mapMetaErr(err))
+	}
+	ref, err = n.meta.Reference(ctx, ref.ID)
+	if err != nil {
+		return api.Item{}, fmt.Errorf("attach %s: read back: %w", h, mapMetaErr(err))
+	}
+	return api.Item{Ref: ref, File: f, Deduplicated: true}, nil
+}
+
+// touchAll refreshes the touch time of every chunk of a manifest, failing
+// when one is no longer stored.
+func (n *Node) touchAll(refs []meta.ChunkRef) error {
+	for _, c := range refs {
+		if !n.chunks.Touch(c.Hash) {
+			return fmt.Errorf("touch %s: %w", c.Hash, errChunkGone)
+		}
+	}
+	return nil
+}
+
+// newReference fills in what the node decides about a new reference: a
+// random 128-bit id and the file it points at. The creation time is set by
+// the metadata store from the command.
+func (n *Node) newReference(tmpl meta.Reference, h chunk.Hash) meta.Reference {
+	var id [16]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err)) // the kernel's RNG does not fail
+	}
+	ref := tmpl
+	ref.ID = meta.RefID(hex.EncodeToString(id[:]))
+	ref.FileHash = h
+	ref.Deleted = false
+	return ref
+}
+
+// mapMetaErr turns metadata errors a client may retry into
+// api.ErrUnavailable and leaves the rest (not found, invalid) as they are.
+func mapMetaErr(err error) error {
+	switch {
+	case errors.Is(err, meta.ErrNotLeader), errors.Is(err, meta.ErrTimeout),
+		errors.Is(err, meta.ErrClosed):
+		return fmt.Errorf("%w: %w", err, api.ErrUnavailable)
+	}
+	return err
+}

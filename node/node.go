@@ -1,0 +1,226 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/helixtrack/attachments/api"
+	"github.com/helixtrack/attachments/chunk"
+	"github.com/helixtrack/attachments/internal/config"
+	"github.com/helixtrack/attachments/meta"
+)
+
+// Version is the release this binary reports in /health.
+var Version = "0.1.0-dev"
+
+// raftPortOffset: when the config does not name a Raft port, Raft listens
+// this far above the API port, so nodes that picked neighbouring API ports
+// from the range also get distinct Raft ports.
+const raftPortOffset = 1000
+
+// Node is one running member. Create it with New, then Start; Close stops
+// it. Its methods implement api.Backend and are safe for concurrent use.
+type Node struct {
+	cfg         config.Config
+	log         *slog.Logger
+	dataDir     string
+	chunkParams chunk.Params
+	allowed     map[string]bool // nil: every MIME type is allowed
+	grace       time.Duration
+	started     time.Time
+
+	id       string
+	chunks   *chunk.Store
+	meta     *meta.Store
+	server   *api.Server
+	ln       net.Listener
+	addr     string
+	registry *prometheus.Registry
+	metrics  *nodeMetrics
+
+	stopWorkers context.CancelFunc
+	workers     sync.WaitGroup
+	serveErr    chan error
+}
+
+// New checks cfg and prepares a node; it opens nothing yet.
+func New(cfg config.Config, logger *slog.Logger) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	n := &Node{
+		cfg:         cfg,
+		log:         logger.With("component", "node"),
+		dataDir:     cfg.PrimaryPath(),
+		chunkParams: chunk.DefaultParams,
+		grace:       cfg.Storage.GCGrace.Duration(),
+	}
+	if len(cfg.Security.AllowedMIMETypes) > 0 {
+		n.allowed = make(map[string]bool)
+		for _, m := range cfg.Security.AllowedMIMETypes {
+			n.allowed[m] = true
+		}
+	}
+	return n, nil
+}
+
+// Start opens the stores, binds the API port (the configured one, else the
+// next free one in the configured range), joins or bootstraps the metadata
+// cluster and serves in the background. On error everything it opened is
+// closed again.
+func (n *Node) Start(ctx context.Context) (err error) {
+	n.started = time.Now()
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	if err := os.MkdirAll(n.dataDir, 0o750); err != nil {
+		return fmt.Errorf("start: data dir: %w", err)
+	}
+	if n.id, err = loadNodeID(n.dataDir, n.cfg.Cluster.NodeID); err != nil {
+		return err
+	}
+	n.log = n.log.With("node_id", n.id)
+	if err := n.listen(); err != nil {
+		return err
+	}
+	if err := n.openStores(); err != nil {
+		return err
+	}
+	if err := n.meta.WaitLeader(ctx); err != nil {
+		return fmt.Errorf("start: wait for metadata leader: %w", err)
+	}
+	n.startServer()
+	n.startWorkers()
+	n.log.Info("node started", "addr", n.addr, "data", n.dataDir, "version", Version)
+	return nil
+}
+
+// listen binds the API port.
+func (n *Node) listen() error {
+	svc := n.cfg.Service
+	ln, err := listenInRange(svc.Bind, svc.Port, svc.PortRange)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	if svc.Port != 0 && port != svc.Port {
+		n.log.Warn("configured port busy, using another", "want", svc.Port, "port", port)
+	}
+	n.ln = ln
+	n.addr = "http://" + net.JoinHostPort(n.advertiseHost(), strconv.Itoa(port))
+	return nil
+}
+
+func (n *Node) advertiseHost() string {
+	if n.cfg.Service.Advertise != "" {
+		return n.cfg.Service.Advertise
+	}
+	return "127.0.0.1"
+}
+
+// openStores opens the chunk store and the metadata store.
+func (n *Node) openStores() error {
+	var err error
+	n.chunks, err = chunk.Open(filepath.Join(n.dataDir, "chunks"), chunk.StoreOptions{
+		PackSize: int64(n.cfg.Storage.PackSizeMB) << 20,
+		Logger:   n.log.With("component", "chunkstore"),
+	})
+	if err != nil {
+		return fmt.Errorf("start: open chunk store: %w", err)
+	}
+	raftPort := n.cfg.Cluster.RaftPort
+	if raftPort == 0 {
+		raftPort = n.ln.Addr().(*net.TCPAddr).Port + raftPortOffset
+	}
+	bind := net.JoinHostPort(n.cfg.Service.Bind, strconv.Itoa(raftPort))
+	n.meta, err = meta.Open(meta.Config{
+		Dir:           filepath.Join(n.dataDir, "meta"),
+		NodeID:        meta.NodeID(n.id),
+		RaftBind:      bind,
+		RaftAdvertise: net.JoinHostPort(n.advertiseHost(), strconv.Itoa(raftPort)),
+		Bootstrap:     true,
+		Logger:        n.log.With("component", "meta"),
+	})
+	if err != nil {
+		return fmt.Errorf("start: open metadata: %w", err)
+	}
+	return nil
+}
+
+// startServer serves the API on the bound listener.
+func (n *Node) startServer() {
+	n.registry = prometheus.NewRegistry()
+	n.metrics = newNodeMetrics(n)
+	n.server = api.NewServer(api.Options{
+		Backend:        n,
+		JWTSecret:      []byte(n.cfg.Security.JWTSecret),
+		MaxUploadBytes: int64(n.cfg.Security.MaxFileSizeMB) << 20,
+		Registry:       n.registry,
+		Logger:         n.log.With("component", "api"),
+		Version:        Version,
+	})
+	n.serveErr = make(chan error, 1)
+	go func() { n.serveErr <- n.server.Serve(n.ln) }()
+}
+
+// Addr returns the base URL of the API, e.g. "http://127.0.0.1:8090".
+func (n *Node) Addr() string { return n.addr }
+
+// NodeID implements api.Backend.
+func (n *Node) NodeID() string { return n.id }
+
+// Meta returns the node's metadata store, for tests and operator tools.
+func (n *Node) Meta() *meta.Store { return n.meta }
+
+// Chunks returns the node's local chunk store, for tests and operator tools.
+func (n *Node) Chunks() *chunk.Store { return n.chunks }
+
+// Close stops serving, stops the workers and closes the stores. It is safe
+// to call on a node that did not start completely.
+func (n *Node) Close() error {
+	var errs []error
+	if n.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs = append(errs, n.server.Shutdown(ctx))
+		cancel()
+		<-n.serveErr
+		n.server = nil
+	} else if n.ln != nil {
+		errs = append(errs, n.ln.Close())
+	}
+	n.ln = nil
+	if n.stopWorkers != nil {
+		n.stopWorkers()
+		n.workers.Wait()
+		n.stopWorkers = nil
+	}
+	if n.meta != nil {
+		errs = append(errs, n.meta.Close())
+		n.meta = nil
+	}
+	if n.chunks != nil {
+		errs = append(errs, n.chunks.Close())
+		n.chunks = nil
+	}
+	return errors.Join(errs...)
+}
+
+func (n *Node) mimeAllowed(m string) bool {
+	if n.allowed == nil {
+		return true
+	}
+	base, _, _ := cutParams(m)
+	return n.allowed[m] || n.allowed[base]
+}
