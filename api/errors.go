@@ -64,6 +64,8 @@ var errorTable = []errorKind{
 		"service unavailable, retry later"},
 	{meta.ErrTimeout, fasthttp.StatusServiceUnavailable, "unavailable",
 		"service unavailable, retry later"},
+	{ErrConflict, fasthttp.StatusConflict, "conflict",
+		"the target's state does not allow this"},
 	{ErrRangeNotSatisfiable, fasthttp.StatusRequestedRangeNotSatisfiable,
 		"range_not_satisfiable", "range not satisfiable"},
 	{errBadRequest, fasthttp.StatusBadRequest, "bad_request", "bad request"},

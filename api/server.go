@@ -116,7 +116,7 @@ func NewServer(o Options) *Server {
 
 // routes is the routing table of the v1 API.
 func (s *Server) routes() []route {
-	return []route{
+	return append(adminRoutes(), []route{
 		{method: "POST", pattern: "/v1/files", perm: PermWrite, handle: (*Server).upload},
 		{method: "GET", pattern: "/v1/files/{id}", perm: PermRead, handle: (*Server).get},
 		{method: "DELETE", pattern: "/v1/files/{id}", perm: PermDelete,
@@ -127,7 +127,7 @@ func (s *Server) routes() []route {
 			handle: (*Server).list},
 		{method: "GET", pattern: "/health", handle: (*Server).health},
 		{method: "GET", pattern: "/metrics", handle: (*Server).serveMetrics},
-	}
+	}...)
 }
 
 // newFastHTTP configures fasthttp so that no request body is buffered.
@@ -193,7 +193,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 
 	label := "internal"
 	if s.internal != nil && bytes.HasPrefix(ctx.Path(), []byte("/internal/")) {
-		s.internal(ctx)
+		s.serveInternal(ctx, reqID)
 	} else {
 		label = s.dispatch(ctx, reqID)
 	}
@@ -202,6 +202,21 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	s.metrics.duration.WithLabelValues(string(ctx.Method()), label, fmt.Sprint(status)).
 		Observe(time.Since(start).Seconds())
 	s.log.Debug("request", requestAttrs(ctx, reqID, label)...)
+}
+
+// serveInternal passes node-to-node requests to Options.Internal once the
+// caller proved it holds the admin permission: nodes of one cluster share
+// the JWT secret and sign their own admin tokens.
+func (s *Server) serveInternal(ctx *fasthttp.RequestCtx, reqID string) {
+	who, err := s.verifier.verify(string(ctx.Request.Header.Peek("Authorization")))
+	if err == nil && !who.has(PermAdmin) {
+		err = &detailError{kind: errForbidden, msg: "node-to-node requests need the admin permission"}
+	}
+	if err != nil {
+		s.writeError(ctx, reqID, err)
+		return
+	}
+	s.internal(ctx)
 }
 
 // dispatch routes one request, runs its handler and renders its error. It

@@ -125,10 +125,15 @@ func TestInternalHandler(t *testing.T) {
 			ctx.SetBodyString("internal " + string(ctx.Path()))
 		}
 	})
-	r := ts.do(t, "PUT", "/internal/chunks/abc", "", nil, nil)
+	r := ts.do(t, "PUT", "/internal/chunks/abc", token(t, "node/a", "admin"), nil, nil)
 	if r.status != 202 || string(r.body) != "internal /internal/chunks/abc" {
 		t.Errorf("internal: %d %q", r.status, r.body)
 	}
+	// Node-to-node routes need an admin token: none, or a lesser one, is
+	// refused before the internal handler runs.
+	wantError(t, ts.do(t, "PUT", "/internal/chunks/abc", "", nil, nil), 401, "unauthorized")
+	wantError(t, ts.do(t, "PUT", "/internal/chunks/abc", token(t, "u", "read", "write"), nil, nil),
+		403, "forbidden")
 	// Only the /internal/ prefix goes there.
 	wantError(t, ts.do(t, "GET", "/internalx", "", nil, nil), 404, "not_found")
 }

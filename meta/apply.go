@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/helixtrack/attachments/chunk"
+	"github.com/helixtrack/attachments/placement"
 )
 
 // applyTx applies commands inside one bbolt write transaction. Each
@@ -17,6 +18,12 @@ type applyTx struct {
 	b       buckets
 	t       totals
 	applied uint64
+
+	// layout is the layout as changed so far in this transaction, nil
+	// until a layout command reads it; layoutDirty is set once a command
+	// changed it, so the transaction writes it and the FSM publishes it.
+	layout      *placement.Layout
+	layoutDirty bool
 }
 
 // apply decodes and applies one command entry.
@@ -34,6 +41,8 @@ func (a *applyTx) apply(data []byte) (*result, error) {
 		return a.delete(c)
 	case kindCollect:
 		return a.collect(c)
+	case kindJoinNode, kindSetNodeState, kindSetNodeWeight, kindSetReplicas, kindRemoveNode:
+		return a.applyLayout(c)
 	}
 	return &result{}, nil // kindBarrier: only the applied index moves
 }

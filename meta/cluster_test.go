@@ -10,13 +10,14 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// cluster is three stores in one process on raft's in-memory transport.
+// cluster is stores in one process on raft's in-memory transport.
 // Followers reach the leader through the Forward and ReadIndex hooks, as
-// nodes will over HTTP.
+// nodes will over HTTP. Each node records the layouts OnLayout gives it.
 type cluster struct {
-	t     *testing.T
-	mu    sync.Mutex
-	nodes []*Store // nil once closed
+	t       *testing.T
+	mu      sync.Mutex
+	nodes   []*Store // nil once closed
+	layouts []*layoutRecorder
 }
 
 // leader returns the open store that leads, if any.
@@ -45,12 +46,27 @@ func (c *cluster) readIndex(ctx context.Context) (uint64, error) {
 	return 0, ErrNotLeader
 }
 
-// newCluster starts n1 bootstrapped, then adds the others as voters.
-// The last node gets no hooks, to show what a follower does without them.
+// newCluster starts three nodes and adds n2 and n3 as voters. The last
+// node gets no hooks, to show what a follower does without them.
 func newCluster(t *testing.T) *cluster {
+	c := startCluster(t, 3, func(i int) bool { return i < 2 })
+	first := c.nodes[0]
+	for _, s := range c.nodes[1:] {
+		err := first.AddMember(testCtx(t), s.cfg.NodeID, string(s.trans.LocalAddr()))
+		if err != nil {
+			t.Fatalf("add member %s: %v", s.cfg.NodeID, err)
+		}
+	}
+	return c
+}
+
+// startCluster opens n nodes, n1 bootstrapped and the others waiting to
+// be added, on fully connected in-memory transports, and waits until n1
+// leads. hooks says which nodes get the Forward and ReadIndex hooks.
+func startCluster(t *testing.T, n int, hooks func(i int) bool) *cluster {
 	c := &cluster{t: t}
 	var trans []*raft.InmemTransport
-	for i := range 3 {
+	for i := range n {
 		_, tr := raft.NewInmemTransport(raft.ServerAddress(fmt.Sprintf("node%d", i+1)))
 		for _, other := range trans {
 			tr.Connect(other.LocalAddr(), other)
@@ -58,37 +74,35 @@ func newCluster(t *testing.T) *cluster {
 		}
 		trans = append(trans, tr)
 	}
+	t.Cleanup(func() {
+		for i := range c.nodes {
+			c.stop(i)
+		}
+	})
 	for i, tr := range trans {
+		rec := newLayoutRecorder()
 		cfg := Config{
 			Dir:       t.TempDir(),
 			NodeID:    NodeID(fmt.Sprintf("n%d", i+1)),
 			Bootstrap: i == 0,
 			Logger:    testLogger(t).With("test_node", i+1),
+			OnLayout:  rec.record,
 		}
-		if i < 2 {
+		if hooks(i) {
 			cfg.Forward, cfg.ReadIndex = c.forward, c.readIndex
 		}
 		s, err := open(cfg, options{transport: tr, tune: fastRaft})
 		if err != nil {
 			t.Fatalf("open node %d: %v", i+1, err)
 		}
+		c.mu.Lock()
 		c.nodes = append(c.nodes, s)
+		c.layouts = append(c.layouts, rec)
+		c.mu.Unlock()
 	}
-	t.Cleanup(func() {
-		for i := range c.nodes {
-			c.stop(i)
-		}
-	})
 
-	first := c.nodes[0]
-	if err := first.WaitLeader(testCtx(t)); err != nil {
+	if err := c.nodes[0].WaitLeader(testCtx(t)); err != nil {
 		t.Fatal(err)
-	}
-	for _, s := range c.nodes[1:] {
-		f := first.Raft().AddVoter(raft.ServerID(s.cfg.NodeID), s.trans.LocalAddr(), 0, 0)
-		if err := f.Error(); err != nil {
-			t.Fatalf("add voter %s: %v", s.cfg.NodeID, err)
-		}
 	}
 	return c
 }

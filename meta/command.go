@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/helixtrack/attachments/chunk"
+	"github.com/helixtrack/attachments/placement"
 )
 
 // commandKind tags a command in its JSON encoding.
@@ -48,6 +49,73 @@ type command struct {
 	ID        RefID       `json:"id,omitempty"`
 	OlderThan time.Time   `json:"older_than,omitzero"`
 	Limit     int         `json:"limit,omitempty"`
+
+	// Layout commands (see layout_command.go).
+	Node       *placement.Node `json:"node,omitempty"`
+	AutoActive bool            `json:"auto_active,omitempty"`
+	NodeID     NodeID          `json:"node_id,omitempty"`
+	State      placement.State `json:"state,omitempty"`
+	Weight     int             `json:"weight,omitempty"`
+	Replicas   int             `json:"replicas,omitempty"`
+}
+
+// field is a set of a command's optional fields, so that each kind can
+// reject the fields it does not use.
+type field uint16
+
+const (
+	fieldRef     field = 1 << iota
+	fieldFile          // File
+	fieldID            // ID
+	fieldCollect       // OlderThan and Limit
+	fieldNode          // Node
+	fieldAutoActive
+	fieldNodeID
+	fieldState
+	fieldWeight
+	fieldReplicas
+)
+
+// fieldNames names each field bit, in bit order, for error messages.
+var fieldNames = []string{
+	"ref", "file", "id", "collect fields", "node", "auto_active", "node_id", "state",
+	"weight", "replicas",
+}
+
+// present returns the set of optional fields c sets.
+func (c *command) present() field {
+	var set field
+	for _, f := range []struct {
+		bit field
+		on  bool
+	}{
+		{bit: fieldRef, on: c.Ref != nil},
+		{bit: fieldFile, on: c.File != nil},
+		{bit: fieldID, on: c.ID != ""},
+		{bit: fieldCollect, on: !c.OlderThan.IsZero() || c.Limit != 0},
+		{bit: fieldNode, on: c.Node != nil},
+		{bit: fieldAutoActive, on: c.AutoActive},
+		{bit: fieldNodeID, on: c.NodeID != ""},
+		{bit: fieldState, on: c.State != ""},
+		{bit: fieldWeight, on: c.Weight != 0},
+		{bit: fieldReplicas, on: c.Replicas != 0},
+	} {
+		if f.on {
+			set |= f.bit
+		}
+	}
+	return set
+}
+
+// expectOnly rejects any set field outside allowed.
+func (c *command) expectOnly(allowed field) error {
+	extra := c.present() &^ allowed
+	for i, name := range fieldNames {
+		if extra&(1<<i) != 0 {
+			return fmt.Errorf("unexpected %s", name)
+		}
+	}
+	return nil
 }
 
 // encodeCommand returns the log form of c.
@@ -94,10 +162,9 @@ func (c *command) validate() error {
 	case kindCollect:
 		err = c.validateCollect()
 	case kindBarrier:
-		err = c.expectOnly(false, false, false)
-		if err == nil && c.ID != "" {
-			err = fmt.Errorf("unexpected id")
-		}
+		err = c.expectOnly(0)
+	case kindJoinNode, kindSetNodeState, kindSetNodeWeight, kindSetReplicas, kindRemoveNode:
+		err = c.validateLayout()
 	default:
 		err = fmt.Errorf("unknown kind %q", c.Kind)
 	}
@@ -107,23 +174,8 @@ func (c *command) validate() error {
 	return nil
 }
 
-// expectOnly rejects fields that the kind does not use.
-func (c *command) expectOnly(ref, file, collect bool) error {
-	switch {
-	case !ref && c.Ref != nil:
-		return fmt.Errorf("unexpected ref")
-	case !file && c.File != nil:
-		return fmt.Errorf("unexpected file")
-	case !collect && (!c.OlderThan.IsZero() || c.Limit != 0):
-		return fmt.Errorf("unexpected collect fields")
-	case (ref || file || collect) && c.ID != "":
-		return fmt.Errorf("unexpected id")
-	}
-	return nil
-}
-
 func (c *command) validateCreate() error {
-	if err := c.expectOnly(true, true, false); err != nil {
+	if err := c.expectOnly(fieldRef | fieldFile); err != nil {
 		return err
 	}
 	if err := c.validateRef(); err != nil {
@@ -140,14 +192,14 @@ func (c *command) validateCreate() error {
 }
 
 func (c *command) validateAttach() error {
-	if err := c.expectOnly(true, false, false); err != nil {
+	if err := c.expectOnly(fieldRef); err != nil {
 		return err
 	}
 	return c.validateRef()
 }
 
 func (c *command) validateDelete() error {
-	if err := c.expectOnly(false, false, false); err != nil {
+	if err := c.expectOnly(fieldID); err != nil {
 		return err
 	}
 	if c.Now.IsZero() {
@@ -157,7 +209,7 @@ func (c *command) validateDelete() error {
 }
 
 func (c *command) validateCollect() error {
-	if err := c.expectOnly(false, false, true); err != nil {
+	if err := c.expectOnly(fieldCollect); err != nil {
 		return err
 	}
 	if c.OlderThan.IsZero() {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/helixtrack/attachments/placement"
 )
 
 func TestCommandValidate(t *testing.T) {
@@ -16,6 +18,11 @@ func TestCommandValidate(t *testing.T) {
 		r := ref
 		mut(&r)
 		return r
+	}
+	withNode := func(mut func(n *placement.Node)) placement.Node {
+		n := testNode("n1")
+		mut(&n)
+		return n
 	}
 	withFile := func(mut func(f *File)) File {
 		f := f1
@@ -70,6 +77,56 @@ func TestCommandValidate(t *testing.T) {
 		{name: "collect huge limit", cmd: collectCmd(t0, maxCollectLimit+1)},
 		{name: "collect without time", cmd: collectCmd(time.Time{}, 10)},
 		{name: "barrier", cmd: &command{Kind: kindBarrier}, valid: true},
+		{name: "join", cmd: joinCmd(testNode("n1"), true), valid: true},
+		{name: "join without node", cmd: &command{Kind: kindJoinNode}},
+		{name: "join without id", cmd: joinCmd(withNode(func(n *placement.Node) {
+			n.ID = ""
+		}), true)},
+		{name: "join without api address", cmd: joinCmd(withNode(func(n *placement.Node) {
+			n.APIAddr = ""
+		}), true)},
+		{name: "join without raft address", cmd: joinCmd(withNode(func(n *placement.Node) {
+			n.RaftAddr = ""
+		}), true)},
+		{name: "join with state", cmd: joinCmd(withNode(func(n *placement.Node) {
+			n.State = placement.Active
+		}), true)},
+		{name: "join negative weight", cmd: joinCmd(withNode(func(n *placement.Node) {
+			n.Weight = -1
+		}), true)},
+		{name: "join long id", cmd: joinCmd(withNode(func(n *placement.Node) {
+			n.ID = NodeID(strings.Repeat("n", maxNodeIDLen+1))
+		}), true)},
+		{name: "join with node id field", cmd: func() *command {
+			c := joinCmd(testNode("n1"), true)
+			c.NodeID = "n1"
+			return c
+		}()},
+		{name: "set state", cmd: stateCmd("n1", placement.Draining), valid: true},
+		{name: "set unknown state", cmd: stateCmd("n1", "lost")},
+		{name: "set state without id", cmd: stateCmd("", placement.Out)},
+		{name: "set state with weight", cmd: func() *command {
+			c := stateCmd("n1", placement.Out)
+			c.Weight = 3
+			return c
+		}()},
+		{name: "set weight", cmd: weightCmd("n1", maxNodeWeight), valid: true},
+		{name: "set weight default", cmd: weightCmd("n1", 0), valid: true},
+		{name: "set weight too high", cmd: weightCmd("n1", maxNodeWeight+1)},
+		{name: "set replicas", cmd: replicasCmd(3), valid: true},
+		{name: "set replicas too many", cmd: replicasCmd(maxReplicas + 1)},
+		{name: "set replicas with id", cmd: func() *command {
+			c := replicasCmd(3)
+			c.NodeID = "n1"
+			return c
+		}()},
+		{name: "remove node", cmd: removeCmd("n1"), valid: true},
+		{name: "remove node bad utf-8", cmd: removeCmd("\xff")},
+		{name: "remove node with state", cmd: func() *command {
+			c := removeCmd("n1")
+			c.State = placement.Out
+			return c
+		}()},
 		{name: "barrier with id", cmd: &command{Kind: kindBarrier, ID: "x"}},
 		{name: "unknown kind", cmd: &command{Kind: "drop_table"}},
 	}
@@ -94,6 +151,11 @@ func TestCommandRoundTrip(t *testing.T) {
 		deleteCmd("r1", t0),
 		collectCmd(t0, 3),
 		{Kind: kindBarrier},
+		joinCmd(testNode("n1"), true),
+		stateCmd("n1", placement.Draining),
+		weightCmd("n1", 250),
+		replicasCmd(2),
+		removeCmd("n1"),
 	} {
 		b, err := encodeCommand(c)
 		if err != nil {
@@ -121,6 +183,11 @@ func decodeSeeds(t testing.TB) [][]byte {
 		deleteCmd("r1", t0),
 		collectCmd(t0, 3),
 		{Kind: kindBarrier},
+		joinCmd(testNode("n1"), true),
+		stateCmd("n1", placement.Draining),
+		weightCmd("n1", 250),
+		replicasCmd(2),
+		removeCmd("n1"),
 	} {
 		b, err := encodeCommand(c)
 		if err != nil {
@@ -132,6 +199,10 @@ func decodeSeeds(t testing.TB) [][]byte {
 		[]byte(`{"kind":"barrier"} {}`),
 		[]byte(`{"kind":"delete_reference","id":"x","now":"2025-01-01T00:00:00Z","x":1}`),
 		[]byte(`{"kind":"collect_chunks","older_than":"not a time","limit":1}`),
+		[]byte(`{"kind":"join_node","node":{"id":"n","api_addr":"a","raft_addr":"r",`+
+			`"state":"active"}}`),
+		[]byte(`{"kind":"set_node_state","node_id":"n","state":"sideways"}`),
+		[]byte(`{"kind":"set_replicas","replicas":-1}`),
 		[]byte(`[]`), []byte(``), []byte(`null`))
 }
 
@@ -189,6 +260,7 @@ func FuzzDecodeResult(f *testing.F) {
 	f.Add([]byte(`{"code":"not_found","message":"reference x"}`))
 	f.Add([]byte(`{"code":"boom"}`))
 	f.Add([]byte(`{"collected":["00"]}`))
+	f.Add([]byte(`{"layout":{"version":2,"replicas":3,"nodes":[{"id":"a","state":"out"}]}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := decodeResult(b)
 		if err != nil {

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/helixtrack/attachments/placement"
 )
 
 // stateMachine is the replicated state machine: it applies committed Raft log
@@ -30,7 +33,7 @@ type stateMachine struct {
 	dbMu sync.RWMutex
 	db   *bolt.DB
 
-	// mu guards applied, appliedCh and failed.
+	// mu guards applied, appliedCh, failed and layoutCh.
 	mu sync.Mutex
 	// applied is the index of the last entry the FSM has applied, equal
 	// to the value stored in bucketState.
@@ -39,6 +42,15 @@ type stateMachine struct {
 	appliedCh chan struct{}
 	// failed is the storage error that stopped the FSM, or nil.
 	failed error
+	// layoutCh is closed, and replaced, whenever a layout is published.
+	layoutCh chan struct{}
+
+	// layout is the applied layout, for readers that must not wait: it is
+	// published after the transaction that changed it commits and before
+	// applied moves past that transaction, so a reader that waited for an
+	// index sees the layout of that index or a newer one. Its Nodes slice
+	// is never modified after publication.
+	layout atomic.Pointer[placement.Layout]
 }
 
 var _ raft.BatchingFSM = (*stateMachine)(nil)
@@ -63,7 +75,12 @@ func boltOptions(readOnly bool) *bolt.Options {
 // openStateMachine opens or creates the FSM database at path. The caller
 // owns it and must Close it after Raft has shut down.
 func openStateMachine(path string, logger *slog.Logger) (*stateMachine, error) {
-	f := &stateMachine{path: path, logger: logger, appliedCh: make(chan struct{})}
+	f := &stateMachine{
+		path:      path,
+		logger:    logger,
+		appliedCh: make(chan struct{}),
+		layoutCh:  make(chan struct{}),
+	}
 	if err := f.openDB(); err != nil {
 		return nil, err
 	}
@@ -71,13 +88,14 @@ func openStateMachine(path string, logger *slog.Logger) (*stateMachine, error) {
 }
 
 // openDB opens the file at f.path, creating its buckets if needed, and
-// loads the applied index.
+// loads the applied index and the layout.
 func (f *stateMachine) openDB() error {
 	db, err := bolt.Open(f.path, 0o600, boltOptions(false))
 	if err != nil {
 		return fmt.Errorf("open fsm %s: %w", f.path, err)
 	}
 	var applied uint64
+	var layout placement.Layout
 	err = db.Update(func(tx *bolt.Tx) error {
 		if err := initBuckets(tx); err != nil {
 			return err
@@ -86,7 +104,10 @@ func (f *stateMachine) openDB() error {
 		if err != nil {
 			return err
 		}
-		applied, _, err = b.readState()
+		if applied, _, err = b.readState(); err != nil {
+			return err
+		}
+		layout, err = b.getLayout()
 		return err
 	})
 	if err != nil {
@@ -95,6 +116,7 @@ func (f *stateMachine) openDB() error {
 	}
 
 	f.db = db
+	f.publishLayout(layout)
 	f.setApplied(applied)
 	return nil
 }
@@ -157,6 +179,9 @@ func (f *stateMachine) ApplyBatch(logs []*raft.Log) []any {
 		f.fail(err)
 		return fillStorageFailure(out, err)
 	}
+	if a.layoutDirty {
+		f.publishLayout(*a.layout)
+	}
 	f.setApplied(a.applied)
 	return out
 }
@@ -188,6 +213,11 @@ func (f *stateMachine) applyLogs(tx *bolt.Tx, a *applyTx, logs []*raft.Log, out 
 		out[i] = res
 	}
 
+	if a.layoutDirty {
+		if err := b.putLayout(a.layout); err != nil {
+			return fmt.Errorf("store layout: %w", err)
+		}
+	}
 	if err := b.state.Put(keyTotals, a.t.encode()); err != nil {
 		return fmt.Errorf("store totals: %w", err)
 	}
@@ -242,6 +272,34 @@ func (f *stateMachine) setApplied(idx uint64) {
 	f.applied = idx
 	close(f.appliedCh)
 	f.appliedCh = make(chan struct{})
+}
+
+// publishLayout makes l the layout readers see and wakes layout watchers.
+// The caller hands l over: its Nodes slice must not be modified after.
+func (f *stateMachine) publishLayout(l placement.Layout) {
+	f.layout.Store(&l)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	close(f.layoutCh)
+	f.layoutCh = make(chan struct{})
+}
+
+// currentLayout returns the published layout. The Nodes slice is shared
+// and must not be modified.
+func (f *stateMachine) currentLayout() placement.Layout {
+	if l := f.layout.Load(); l != nil {
+		return *l
+	}
+	return placement.Layout{}
+}
+
+// layoutWatch returns the published layout and a channel closed when the
+// next one is published.
+func (f *stateMachine) layoutWatch() (placement.Layout, <-chan struct{}) {
+	f.mu.Lock()
+	ch := f.layoutCh
+	f.mu.Unlock()
+	return f.currentLayout(), ch
 }
 
 // AppliedIndex returns the index of the last applied entry.

@@ -44,6 +44,11 @@ func TestStoreRandomMix(t *testing.T) {
 	if err := s.Verify(ctx); err != nil {
 		t.Fatal(err)
 	}
+	l, err := s.Layout(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.requireLayoutModel(t, l)
 }
 
 // applyThroughStore runs a generated command through the public API.
@@ -58,6 +63,16 @@ func applyThroughStore(ctx context.Context, s *Store, c *command) error {
 		_, err = s.DeleteReference(ctx, c.ID)
 	case kindCollect:
 		_, err = s.CollectChunks(ctx, c.OlderThan, c.Limit)
+	case kindJoinNode:
+		_, err = s.JoinNode(ctx, *c.Node, c.AutoActive)
+	case kindSetNodeState:
+		_, err = s.SetNodeState(ctx, c.NodeID, c.State)
+	case kindSetNodeWeight:
+		_, err = s.SetNodeWeight(ctx, c.NodeID, c.Weight)
+	case kindSetReplicas:
+		_, err = s.SetReplicas(ctx, c.Replicas)
+	case kindRemoveNode:
+		_, err = s.RemoveNode(ctx, c.NodeID)
 	default:
 		err = fmt.Errorf("unexpected kind %s", c.Kind)
 	}

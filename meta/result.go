@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/helixtrack/attachments/chunk"
+	"github.com/helixtrack/attachments/placement"
 )
 
 // resultCode names why the FSM rejected a command. The empty code means
@@ -38,6 +39,8 @@ type result struct {
 	File         *File        `json:"file,omitempty"`
 	Ref          *Reference   `json:"ref,omitempty"`
 	Collected    []chunk.Hash `json:"collected,omitempty"`
+	// Layout is the layout after a layout command.
+	Layout *placement.Layout `json:"layout,omitempty"`
 }
 
 // reject returns a result that records a rejection.

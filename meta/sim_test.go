@@ -48,6 +48,7 @@ func TestSimulationReplicasAgree(t *testing.T) {
 	}
 	requireSameState(t, "single vs batched", single, batched)
 	requireSameState(t, "single vs restored", single, restored)
+	g.requireLayoutModel(t, single.currentLayout())
 	if st, _ := single.stats(); st.LiveReferences != uint64(len(g.liveIDs)) {
 		t.Fatalf("live references %d, model %d", st.LiveReferences, len(g.liveIDs))
 	}

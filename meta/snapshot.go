@@ -175,7 +175,10 @@ func checkSnapshotFile(path string) (err error) {
 		if v, err := readU64(b.state.Get(keySchema)); err != nil || v != schemaVersion {
 			return fmt.Errorf("schema version %d, want %d", v, schemaVersion)
 		}
-		_, _, err = b.readState()
+		if _, _, err := b.readState(); err != nil {
+			return err
+		}
+		_, err = b.getLayout()
 		return err
 	})
 	if err != nil {

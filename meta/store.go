@@ -14,6 +14,8 @@ import (
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/helixtrack/attachments/placement"
 )
 
 // Config configures a Store.
@@ -28,9 +30,11 @@ type Config struct {
 	// which must then not be an unspecified address such as 0.0.0.0.
 	RaftAdvertise string
 	// Bootstrap makes a node with no Raft state start a cluster whose only
-	// voter is itself. Later members join through Raft().AddVoter, so a
-	// bootstrapped node never has to be undone. It is ignored when state
-	// exists.
+	// voter is itself. Later members join through the leader's AddMember,
+	// so a bootstrapped node never has to be undone. It is ignored when
+	// state exists. A node started without it and without state waits,
+	// with no configuration, until a leader adds it; WaitLeader returns
+	// once that leader has contacted it.
 	Bootstrap bool
 	// Logger receives the store's and Raft's logs; nil discards them.
 	Logger *slog.Logger
@@ -49,6 +53,15 @@ type Config struct {
 	// ReadIndex asks the leader for its ReadIndex. Nil makes reads on a
 	// follower fail with ErrNotLeader.
 	ReadIndex func(ctx context.Context) (uint64, error)
+	// OnLayout, if set, is called with the applied layout whenever its
+	// Version changes: once after Open if the stored layout is not empty,
+	// then after each change this node applies. Calls come one at a time
+	// from one goroutine, outside the FSM; while a call runs, newer
+	// layouts wait, and only the newest is delivered next, so versions may
+	// be skipped but never go back. The layout's Nodes slice is shared and
+	// must not be modified. Close waits for a running call to return, so
+	// OnLayout must not call Close.
+	OnLayout func(placement.Layout)
 }
 
 // defaultApplyTimeout is used when Config.ApplyTimeout is zero.
@@ -79,8 +92,9 @@ type Store struct {
 	isClosed bool
 	// waiters counts goroutines blocked on Raft futures for a caller.
 	waiters sync.WaitGroup
-	// watcher is the goroutine that turns Raft observations into
-	// leaderCh broadcasts; Close stops and waits for it.
+	// watcher counts the goroutines that turn Raft observations into
+	// leaderCh broadcasts and that call cfg.OnLayout; Close stops and
+	// waits for them.
 	watcher sync.WaitGroup
 
 	// leaderMu guards leaderCh, closed and replaced when the leader or
@@ -92,6 +106,11 @@ type Store struct {
 	// in which this node, as leader, last committed one.
 	barrierMu   sync.Mutex
 	barrierTerm atomic.Uint64
+
+	// memberMu serialises membership changes made through this store, so
+	// that each one decides voter or non-voter from the configuration the
+	// previous one left. Raft runs one change at a time anyway.
+	memberMu sync.Mutex
 }
 
 // options are test hooks: an injected transport (the in-memory one) and
@@ -121,6 +140,7 @@ func open(cfg Config, opts options) (*Store, error) {
 		s.release()
 		return nil, fmt.Errorf("open meta store %s: %w", cfg.Dir, err)
 	}
+	s.watchLayout()
 	s.logger.Info("meta store started",
 		"dir", cfg.Dir,
 		"raft_addr", string(s.trans.LocalAddr()),
@@ -280,8 +300,9 @@ func (s *Store) Leader() (NodeID, string) {
 // AppliedIndex returns the index of the last entry the local FSM applied.
 func (s *Store) AppliedIndex() uint64 { return s.fsm.AppliedIndex() }
 
-// Raft returns the Raft node, for membership changes (AddVoter,
-// RemoveServer) and status. Callers must not Apply to it directly, and
+// Raft returns the Raft node, for status and statistics. Membership
+// changes go through AddMember and RemoveMember, which keep the voter cap.
+// Callers must not Apply to it directly, and
 // must not call its Barrier: reads wait for the index of an FSM entry, and
 // a raft barrier entry at the commit index would make them wait for the
 // next write.

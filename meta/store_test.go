@@ -5,10 +5,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/helixtrack/attachments/placement"
 )
 
 // fastRaft shortens Raft's timeouts so tests elect leaders in a fraction
@@ -191,10 +194,12 @@ func TestStoreRestart(t *testing.T) {
 	f2 := testFile(testChunk("b", 20), testChunk("a", 10))
 	mustCreate(t, s, testRef("r1", f1, "T", "o"), f1)
 	mustCreate(t, s, testRef("r2", f2, "T", "o"), f2)
+	layoutOK(t)(s.JoinNode(testCtx(t), testNode("n1"), true))
 
 	reopen := func(what string) {
 		t.Helper()
 		want := dumpState(t, s.fsm)
+		wantLayout := s.LocalLayout()
 		applied := s.AppliedIndex()
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
@@ -215,9 +220,13 @@ func TestStoreRestart(t *testing.T) {
 		if err := s.Verify(testCtx(t)); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
+		if got := s.LocalLayout(); !reflect.DeepEqual(got, wantLayout) {
+			t.Fatalf("%s: layout %+v after reopen, was %+v", what, got, wantLayout)
+		}
 	}
 
 	reopen("log only")
+	layoutOK(t)(s.SetReplicas(testCtx(t), 2))
 	if _, err := s.DeleteReference(testCtx(t), "r1"); err != nil {
 		t.Fatal(err)
 	}
@@ -230,12 +239,68 @@ func TestStoreRestart(t *testing.T) {
 		t.Fatalf("snapshot: %v", err)
 	}
 	mustCreate(t, s, testRef("r4", f2, "T", "p"), f2)
+	// Only the log tail holds this change when fsm.db is lost.
+	layoutOK(t)(s.SetNodeWeight(testCtx(t), "n1", 300))
 	reopen("fsm lost")
 	defer s.Close()
 
 	refs, _, err := s.ListEntity(testCtx(t), "ticket", "T", "", 10)
 	if err != nil || len(refs) != 3 {
 		t.Fatalf("references after restarts: %v, %v", refs, err)
+	}
+	if l := s.LocalLayout(); l.Version != 3 || l.Replicas != 2 || l.Nodes[0].Weight != 300 {
+		t.Fatalf("layout after restarts: %+v", l)
+	}
+}
+
+// layoutOK returns a function that passes on the layout of a successful
+// layout change and fails the test on an error.
+func layoutOK(t testing.TB) func(placement.Layout, error) placement.Layout {
+	return func(l placement.Layout, err error) placement.Layout {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("layout change: %v", err)
+		}
+		return l
+	}
+}
+
+// TestStoreOnLayoutAtOpen checks that OnLayout hears of each change and,
+// after a restart, of the stored layout without any new command.
+func TestStoreOnLayoutAtOpen(t *testing.T) {
+	dir := t.TempDir()
+	openWith := func(rec *layoutRecorder, bind string) *Store {
+		t.Helper()
+		s, err := open(Config{
+			Dir: dir, NodeID: "n1", RaftBind: bind, Bootstrap: true,
+			Logger: testLogger(t), OnLayout: rec.record,
+		}, options{tune: fastRaft})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+
+	rec := newLayoutRecorder()
+	s := openWith(rec, "127.0.0.1:0")
+	if err := s.WaitLeader(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	want := layoutOK(t)(s.JoinNode(testCtx(t), testNode("n1"), false))
+	want = layoutOK(t)(s.SetNodeState(testCtx(t), "n1", placement.Active))
+	if got, versions := rec.waitVersion(t, 2); !reflect.DeepEqual(got, want) || versions[0] == 0 {
+		t.Fatalf("OnLayout delivered %+v (versions %v), want %+v", got, versions, want)
+	}
+	bind := string(s.trans.LocalAddr())
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	rec = newLayoutRecorder()
+	s = openWith(rec, bind)
+	defer s.Close()
+	if got, _ := rec.waitVersion(t, 2); !reflect.DeepEqual(got, want) {
+		t.Fatalf("OnLayout at open delivered %+v, want %+v", got, want)
 	}
 }
 

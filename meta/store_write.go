@@ -156,12 +156,9 @@ func (s *Store) ApplyEncoded(ctx context.Context, cmd []byte) ([]byte, error) {
 // applyLocal proposes b to Raft on this node and waits until the FSM has
 // applied it.
 func (s *Store) applyLocal(ctx context.Context, b []byte) (*result, error) {
-	timeout := s.cfg.ApplyTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, time.Until(dl))
-	}
-	if timeout <= 0 {
-		return nil, fmt.Errorf("apply: %w: %w", ErrTimeout, context.DeadlineExceeded)
+	timeout, err := s.enqueueTimeout(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("apply: %w", err)
 	}
 
 	f := s.raft.Apply(b, timeout)
@@ -173,4 +170,18 @@ func (s *Store) applyLocal(ctx context.Context, b []byte) (*result, error) {
 		return nil, fmt.Errorf("apply: fsm answered %T: %w", f.Response(), ErrStorage)
 	}
 	return res, nil
+}
+
+// enqueueTimeout is how long a request may wait to enter Raft's pipeline:
+// cfg.ApplyTimeout, or less when ctx ends sooner. Errors: ErrTimeout when
+// ctx has no time left.
+func (s *Store) enqueueTimeout(ctx context.Context) (time.Duration, error) {
+	timeout := s.cfg.ApplyTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(dl))
+	}
+	if timeout <= 0 {
+		return 0, fmt.Errorf("%w: %w", ErrTimeout, context.DeadlineExceeded)
+	}
+	return timeout, nil
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/helixtrack/attachments/chunk"
+	"github.com/helixtrack/attachments/placement"
 )
 
 // RefID identifies one reference. The gateway that accepts an upload draws
@@ -11,8 +12,9 @@ import (
 // stores the same id.
 type RefID string
 
-// NodeID names one member of the cluster. It is stable across restarts.
-type NodeID string
+// NodeID names one member of the cluster. It is the placement package's
+// type, so layouts and Raft membership name nodes the same way.
+type NodeID = placement.NodeID
 
 // ChunkRef is one entry of a file's manifest: a chunk and its length.
 type ChunkRef struct {

@@ -42,7 +42,7 @@ func (f *stateMachine) verify() error {
 	err := f.view(func(b buckets) error {
 		steps := []func(buckets) error{
 			r.countRefs, r.checkFiles, r.checkChunks, r.checkEntity, r.checkOwners,
-			r.checkZero, r.checkTotals,
+			r.checkZero, r.checkTotals, r.checkLayout,
 		}
 		for _, step := range steps {
 			if err := step(b); err != nil {
@@ -226,6 +226,31 @@ func (r *recount) checkTotals(b buckets) error {
 	want.Seq = got.Seq
 	if got != want {
 		r.addf("totals: stored %+v, recount %+v", got, want)
+	}
+	return nil
+}
+
+// checkLayout checks the stored layout: nodes sorted by id without
+// repeats, each with a known state and a weight in range, and a valid
+// replication factor.
+func (r *recount) checkLayout(b buckets) error {
+	l, err := b.getLayout()
+	if err != nil {
+		return err
+	}
+	if l.Replicas < 0 || l.Replicas > maxReplicas {
+		r.addf("layout: replicas %d", l.Replicas)
+	}
+	for i, n := range l.Nodes {
+		if i > 0 && l.Nodes[i-1].ID >= n.ID {
+			r.addf("layout: node %s after %s", n.ID, l.Nodes[i-1].ID)
+		}
+		if err := validateState(n.State); err != nil {
+			r.addf("layout: node %s: %v", n.ID, err)
+		}
+		if err := validateWeight(n.Weight); err != nil {
+			r.addf("layout: node %s: %v", n.ID, err)
+		}
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ var errChunkGone = errors.New("chunk collected before commit")
 // then proposes one command that creates the file (or raises its count) and
 // the reference together.
 func (n *Node) Commit(ctx context.Context, f meta.File, tmpl meta.Reference) (api.Item, error) {
-	if err := n.touchAll(f.Chunks); err != nil {
+	if err := n.touchAll(ctx, manifestHashes(f.Chunks)); err != nil {
 		return api.Item{}, fmt.Errorf("commit %s: %w: %w", f.Hash, err, api.ErrUnavailable)
 	}
 	ref := n.newReference(tmpl, f.Hash)
@@ -57,15 +57,17 @@ func (n *Node) Attach(ctx context.Context, h chunk.Hash, tmpl meta.Reference, ad
 	return api.Item{Ref: ref, File: f, Deduplicated: true}, nil
 }
 
-// touchAll refreshes the touch time of every chunk of a manifest, failing
-// when one is no longer stored.
-func (n *Node) touchAll(refs []meta.ChunkRef) error {
+// manifestHashes lists the distinct chunks of a manifest.
+func manifestHashes(refs []meta.ChunkRef) []chunk.Hash {
+	seen := make(map[chunk.Hash]bool, len(refs))
+	out := make([]chunk.Hash, 0, len(refs))
 	for _, c := range refs {
-		if !n.chunks.Touch(c.Hash) {
-			return fmt.Errorf("touch %s: %w", c.Hash, errChunkGone)
+		if !seen[c.Hash] {
+			seen[c.Hash] = true
+			out = append(out, c.Hash)
 		}
 	}
-	return nil
+	return out
 }
 
 // newReference fills in what the node decides about a new reference: a

@@ -13,13 +13,13 @@ const collectBatch = 1000
 
 // startWorkers starts the background workers; Close stops them and waits.
 func (n *Node) startWorkers() {
-	ctx, cancel := context.WithCancel(context.Background())
-	n.stopWorkers = cancel
-	n.workers.Add(1)
-	go func() {
-		defer n.workers.Done()
-		n.runGC(ctx)
-	}()
+	for _, run := range []func(context.Context){n.runGC, n.runRebalance, n.runMembership} {
+		n.workers.Add(1)
+		go func() {
+			defer n.workers.Done()
+			run(n.bg)
+		}()
+	}
 }
 
 // runGC runs one collection pass every gc_interval until ctx ends.

@@ -32,7 +32,7 @@ const sniffLen = 3072
 func (n *Node) Ingest(ctx context.Context, body io.Reader, limit int64) (meta.File, error) {
 	lr := &limitedReader{r: body, left: limit}
 	ck := chunk.NewChunker(lr, n.chunkParams)
-	in := newIngestion(ctx, n.chunks)
+	in := newIngestion(ctx, n)
 	defer in.stop()
 
 	f, err := n.cutChunks(ck, in)
@@ -92,21 +92,21 @@ func sumOf(h hash.Hash) chunk.Hash {
 type ingestion struct {
 	ctx    context.Context
 	cancel context.CancelFunc
-	store  *chunk.Store
+	n      *Node
 	sem    chan struct{}
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex // guards refs and err
-	refs   []meta.ChunkRef
-	err    error
+	mu   sync.Mutex // guards refs and err
+	refs []meta.ChunkRef
+	err  error
 }
 
-func newIngestion(ctx context.Context, store *chunk.Store) *ingestion {
+func newIngestion(ctx context.Context, n *Node) *ingestion {
 	ctx, cancel := context.WithCancel(ctx)
 	return &ingestion{
 		ctx:    ctx,
 		cancel: cancel,
-		store:  store,
+		n:      n,
 		sem:    make(chan struct{}, ingestWorkers),
 	}
 }
@@ -136,10 +136,11 @@ func (in *ingestion) add(data []byte) error {
 func (in *ingestion) store1(slot int, buf []byte) {
 	defer in.wg.Done()
 	defer func() { <-in.sem }()
-	defer putBuf(buf)
+	sb := newSharedBuf(buf)
+	defer sb.release()
 
 	h := chunk.Sum(buf)
-	_, err := in.store.Put(in.ctx, h, buf)
+	err := in.n.storeChunk(in.ctx, h, sb)
 
 	in.mu.Lock()
 	defer in.mu.Unlock()

@@ -14,6 +14,12 @@ type nodeMetrics struct {
 	collected prometheus.Counter
 	swept     prometheus.Counter
 	sweptB    prometheus.Counter
+	repaired  prometheus.Counter
+	moved     prometheus.Counter
+	movedB    prometheus.Counter
+	dropped   prometheus.Counter
+	pending   prometheus.Gauge
+	underRepl prometheus.Gauge
 }
 
 func newNodeMetrics(n *Node) *nodeMetrics {
@@ -34,8 +40,33 @@ func newNodeMetrics(n *Node) *nodeMetrics {
 			Name: "attachments_gc_swept_bytes_total",
 			Help: "Bytes of the chunks counted by attachments_gc_swept_chunks_total.",
 		}),
+		repaired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "attachments_chunk_repairs_total",
+			Help: "Local chunk copies replaced or filled in from another node.",
+		}),
+		moved: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "attachments_rebalance_copied_chunks_total",
+			Help: "Chunk copies this node sent to owners that lacked them.",
+		}),
+		movedB: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "attachments_rebalance_copied_bytes_total",
+			Help: "Bytes of the copies counted by attachments_rebalance_copied_chunks_total.",
+		}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "attachments_rebalance_dropped_chunks_total",
+			Help: "Local copies deleted because every owner holds the chunk and this node is not one.",
+		}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "attachments_rebalance_pending_chunks",
+			Help: "Chunks this node held at its last rebalance pass that were not where the layout wants them.",
+		}),
+		underRepl: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "attachments_under_replicated_chunks",
+			Help: "Chunks whose first reachable owner is this node and that have fewer copies than the layout asks, at the last pass.",
+		}),
 	}
-	n.registry.MustRegister(m.corrupt, m.collected, m.swept, m.sweptB, &storeCollector{n: n})
+	n.registry.MustRegister(m.corrupt, m.collected, m.swept, m.sweptB, m.repaired, m.moved,
+		m.movedB, m.dropped, m.pending, m.underRepl, &storeCollector{n: n})
 	return m
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +33,7 @@ const raftPortOffset = 1000
 // it. Its methods implement api.Backend and are safe for concurrent use.
 type Node struct {
 	cfg         config.Config
+	root        *slog.Logger // the caller's logger with node_id; components add their name
 	log         *slog.Logger
 	dataDir     string
 	chunkParams chunk.Params
@@ -39,17 +41,26 @@ type Node struct {
 	grace       time.Duration
 	started     time.Time
 
-	id       string
-	chunks   *chunk.Store
-	meta     *meta.Store
-	server   *api.Server
-	ln       net.Listener
-	addr     string
-	registry *prometheus.Registry
-	metrics  *nodeMetrics
+	id         string
+	raftAddr   string // host:port other nodes reach our Raft transport at
+	gossipAddr string // host:port of our membership gossip
+	peers      *peers
+	view       atomic.Pointer[view]
+	members    *membership
+	rebalance  chan struct{} // kicks the rebalancer; buffered, one pending kick
+	chunks     *chunk.Store
+	meta       *meta.Store
+	server     *api.Server
+	ln         net.Listener
+	addr       string
+	registry   *prometheus.Registry
+	metrics    *nodeMetrics
 
+	bg          context.Context // ends when Close begins; owns background work
 	stopWorkers context.CancelFunc
 	workers     sync.WaitGroup
+	inflight    sync.WaitGroup // chunk copies still sending after their quorum
+	pass        atomic.Pointer[lastPass]
 	serveErr    chan error
 }
 
@@ -60,6 +71,7 @@ func New(cfg config.Config, logger *slog.Logger) (*Node, error) {
 	}
 	n := &Node{
 		cfg:         cfg,
+		root:        logger,
 		log:         logger.With("component", "node"),
 		dataDir:     cfg.PrimaryPath(),
 		chunkParams: chunk.DefaultParams,
@@ -91,19 +103,58 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if n.id, err = loadNodeID(n.dataDir, n.cfg.Cluster.NodeID); err != nil {
 		return err
 	}
-	n.log = n.log.With("node_id", n.id)
+	n.root = n.root.With("node_id", n.id)
+	n.log = n.root.With("component", "node")
+	n.peers = newPeers([]byte(n.cfg.Security.JWTSecret), n.id)
+	n.rebalance = make(chan struct{}, 1)
+	n.bg, n.stopWorkers = context.WithCancel(context.Background())
 	if err := n.listen(); err != nil {
 		return err
 	}
 	if err := n.openStores(); err != nil {
 		return err
 	}
+	n.startServer()
+	if err := n.enterCluster(ctx); err != nil {
+		return err
+	}
+	if err := n.startMembership(); err != nil {
+		return err
+	}
+	n.startWorkers()
+	n.log.Info("node started", "addr", n.addr, "data", n.dataDir, "version", Version,
+		"raft", n.raftAddr, "gossip", n.gossipAddr)
+	return nil
+}
+
+// enterCluster joins the metadata group or bootstraps it, waits for a
+// leader and makes sure the layout lists this node. A new node with join
+// addresses asks a member to admit it before waiting; a restarted node
+// asks the members it knew in the background, which only matters when its
+// addresses changed, and otherwise waits for Raft to find the leader.
+func (n *Node) enterCluster(ctx context.Context) error {
+	join := n.cfg.Cluster.Join
+	known := n.knownPeers()
+	switch {
+	case len(join) > 0 && len(known) == 0:
+		if err := n.joinCluster(ctx, join); err != nil {
+			return fmt.Errorf("start: %w", err)
+		}
+	case len(known) > 0:
+		bg, cancel := context.WithTimeout(n.bg, time.Minute)
+		n.workers.Add(1)
+		go func() {
+			defer n.workers.Done()
+			defer cancel()
+			n.joinCluster(bg, append(join, known...))
+		}()
+	}
 	if err := n.meta.WaitLeader(ctx); err != nil {
 		return fmt.Errorf("start: wait for metadata leader: %w", err)
 	}
-	n.startServer()
-	n.startWorkers()
-	n.log.Info("node started", "addr", n.addr, "data", n.dataDir, "version", Version)
+	if err := n.registerSelf(ctx); err != nil {
+		return fmt.Errorf("start: register in layout: %w", err)
+	}
 	return nil
 }
 
@@ -135,27 +186,37 @@ func (n *Node) openStores() error {
 	var err error
 	n.chunks, err = chunk.Open(filepath.Join(n.dataDir, "chunks"), chunk.StoreOptions{
 		PackSize: int64(n.cfg.Storage.PackSizeMB) << 20,
-		Logger:   n.log.With("component", "chunkstore"),
+		Logger:   n.root.With("component", "chunkstore"),
 	})
 	if err != nil {
 		return fmt.Errorf("start: open chunk store: %w", err)
 	}
-	raftPort := n.cfg.Cluster.RaftPort
-	if raftPort == 0 {
-		raftPort = n.ln.Addr().(*net.TCPAddr).Port + raftPortOffset
+	apiPort := n.ln.Addr().(*net.TCPAddr).Port
+	raftPort, err := derivedPort(n.cfg.Cluster.RaftPort, apiPort, raftPortOffset)
+	if err != nil {
+		return fmt.Errorf("start: raft port: %w", err)
 	}
-	bind := net.JoinHostPort(n.cfg.Service.Bind, strconv.Itoa(raftPort))
+	gossipPort, err := derivedPort(n.cfg.Cluster.GossipPort, apiPort, gossipPortOffset)
+	if err != nil {
+		return fmt.Errorf("start: gossip port: %w", err)
+	}
+	n.raftAddr = net.JoinHostPort(n.advertiseHost(), strconv.Itoa(raftPort))
+	n.gossipAddr = net.JoinHostPort(n.advertiseHost(), strconv.Itoa(gossipPort))
 	n.meta, err = meta.Open(meta.Config{
 		Dir:           filepath.Join(n.dataDir, "meta"),
 		NodeID:        meta.NodeID(n.id),
-		RaftBind:      bind,
-		RaftAdvertise: net.JoinHostPort(n.advertiseHost(), strconv.Itoa(raftPort)),
-		Bootstrap:     true,
-		Logger:        n.log.With("component", "meta"),
+		RaftBind:      net.JoinHostPort(n.cfg.Service.Bind, strconv.Itoa(raftPort)),
+		RaftAdvertise: n.raftAddr,
+		Bootstrap:     len(n.cfg.Cluster.Join) == 0,
+		Logger:        n.root.With("component", "meta"),
+		Forward:       n.forward,
+		ReadIndex:     n.readIndex,
+		OnLayout:      n.onLayout,
 	})
 	if err != nil {
 		return fmt.Errorf("start: open metadata: %w", err)
 	}
+	n.setView(n.meta.LocalLayout())
 	return nil
 }
 
@@ -168,8 +229,9 @@ func (n *Node) startServer() {
 		JWTSecret:      []byte(n.cfg.Security.JWTSecret),
 		MaxUploadBytes: int64(n.cfg.Security.MaxFileSizeMB) << 20,
 		Registry:       n.registry,
-		Logger:         n.log.With("component", "api"),
+		Logger:         n.root.With("component", "api"),
 		Version:        Version,
+		Internal:       n.serveInternal,
 	})
 	n.serveErr = make(chan error, 1)
 	go func() { n.serveErr <- n.server.Serve(n.ln) }()
@@ -203,8 +265,15 @@ func (n *Node) Close() error {
 	n.ln = nil
 	if n.stopWorkers != nil {
 		n.stopWorkers()
-		n.workers.Wait()
-		n.stopWorkers = nil
+	}
+	n.workers.Wait()
+	n.inflight.Wait()
+	if n.members != nil {
+		errs = append(errs, n.members.close())
+		n.members = nil
+	}
+	if n.peers != nil {
+		n.peers.close()
 	}
 	if n.meta != nil {
 		errs = append(errs, n.meta.Close())

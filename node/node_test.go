@@ -50,6 +50,8 @@ func testConfig(t *testing.T, dir string) config.Config {
 	cfg.Service.Port = freePort(t)
 	cfg.Service.PortRange = [2]int{0, 0}
 	cfg.Cluster.RaftPort = freePort(t)
+	cfg.Cluster.GossipPort = freePort(t)
+	cfg.Cluster.RebalanceInterval = config.Duration(time.Hour) // tests call Rebalance
 	cfg.Storage.Endpoints[0].AdapterConfig.Path = dir
 	cfg.Storage.GCGrace = config.Duration(200 * time.Millisecond)
 	cfg.Storage.GCInterval = config.Duration(time.Hour) // tests call CollectGarbage

@@ -20,6 +20,10 @@ type serveOptions struct {
 	configPath string
 	dataDir    string
 	port       int
+	join       []string
+	replicas   int
+	zone       string
+	nodeID     string
 }
 
 func newServeCommand() *cobra.Command {
@@ -37,6 +41,12 @@ func newServeCommand() *cobra.Command {
 		"JSON configuration `file` (default: embedded defaults)")
 	f.StringVar(&o.dataDir, "data", "", "data `dir`ectory, overriding the primary endpoint's path")
 	f.IntVar(&o.port, "port", 0, "API `port`, overriding service.port")
+	f.StringSliceVar(&o.join, "join", nil,
+		"API `addr`esses of members to join through (comma separated), overriding cluster.join")
+	f.IntVar(&o.replicas, "replicas", 0,
+		"replication factor a new cluster records (`n`), overriding cluster.replicas")
+	f.StringVar(&o.zone, "zone", "", "failure `zone` of this node, overriding cluster.zone")
+	f.StringVar(&o.nodeID, "node-id", "", "node `id`, overriding cluster.node_id")
 
 	cmd.RunE = runE(func(cmd *cobra.Command) error {
 		cfg, err := o.build(cmd)
@@ -66,6 +76,18 @@ func (o serveOptions) build(cmd *cobra.Command) (config.Config, error) {
 	}
 	if flags.Changed("port") {
 		cfg.Service.Port = o.port
+	}
+	if flags.Changed("join") {
+		cfg.Cluster.Join = o.join
+	}
+	if flags.Changed("replicas") {
+		cfg.Cluster.Replicas = o.replicas
+	}
+	if flags.Changed("zone") {
+		cfg.Cluster.Zone = o.zone
+	}
+	if flags.Changed("node-id") {
+		cfg.Cluster.NodeID = o.nodeID
 	}
 	if flags.Changed("data") && !cfg.SetPrimaryPath(o.dataDir) {
 		// Unreachable after a successful Load, which demands a primary.

@@ -146,6 +146,30 @@ type Cluster struct {
 	// port the node actually binds, so nodes sharing a host and a port
 	// range also get distinct Raft ports.
 	RaftPort int `json:"raft_port"`
+	// GossipPort is the port of membership gossip (TCP and UDP). 0 means
+	// 2000 above the API port the node actually binds.
+	GossipPort int `json:"gossip_port"`
+	// Join lists API addresses (host:port or http://host:port) of members
+	// to join through. Empty: a node without existing state bootstraps a
+	// new cluster; a restarted node rejoins the members it knew.
+	Join []string `json:"join"`
+	// Zone is this node's failure domain; copies of a chunk go to distinct
+	// zones first. Empty is a zone of its own.
+	Zone string `json:"zone"`
+	// Weight is this node's relative capacity; 0 means the default, 100.
+	Weight int `json:"weight"`
+	// Replicas is the replication factor a bootstrapping node records in
+	// the layout; 0 means min(3, active nodes).
+	Replicas int `json:"replicas"`
+	// AutoAdd makes a joining node enter the layout by itself; when false it
+	// waits as a member that owns nothing until an operator adds it.
+	AutoAdd bool `json:"auto_add"`
+	// DownOutInterval is how long a member may stay unreachable before the
+	// leader marks it out and its chunks are copied elsewhere.
+	DownOutInterval Duration `json:"down_out_interval"`
+	// RebalanceInterval is the period of the pass that moves chunks to
+	// their owners and fills in missing copies.
+	RebalanceInterval Duration `json:"rebalance_interval"`
 }
 
 //go:embed defaults.json

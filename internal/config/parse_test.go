@@ -138,7 +138,17 @@ var badCases = []struct {
 			"adapter_config": {"path": "/d", "bukket": "x"}}]}}`,
 		ErrUnknownKey, `storage.endpoints[0].adapter_config.bukket: unknown key`},
 	{"unknown key far from any known", `{"cluster": {"zzzzzzzz": 1}}`,
-		ErrUnknownKey, "cluster.zzzzzzzz: unknown key (known keys here: node_id, raft_port)"},
+		ErrUnknownKey, "cluster.zzzzzzzz: unknown key (known keys here: auto_add, " +
+			"down_out_interval, gossip_port, join, node_id, raft_port, rebalance_interval, " +
+			"replicas, weight, zone)"},
+	{"negative down-out interval", `{"cluster": {"down_out_interval": "-1s"}}`,
+		ErrInvalid, "cluster.down_out_interval: must be positive, got -1s"},
+	{"replicas too many", `{"cluster": {"replicas": 40}}`,
+		ErrInvalid, "cluster.replicas"},
+	{"empty join address", `{"cluster": {"join": [""]}}`,
+		ErrInvalid, "cluster.join[0]: must be host:port or http://host:port"},
+	{"gossip port on the API range", `{"cluster": {"gossip_port": 8095}}`,
+		ErrInvalid, "cluster.gossip_port: 8095 is a port the API or Raft may bind"},
 	{"keys match case-sensitively", `{"service": {"Port": 9000}}`,
 		ErrUnknownKey, `service.Port: unknown key (did you mean "port"?)`},
 	{"duplicate key", `{"service": {"port": 9000, "port": 9001}}`,

@@ -179,6 +179,7 @@ func (c Config) validateCluster(p *problems) {
 			"starting with a letter or digit, got %q", id)
 	}
 
+	c.validateMembership(p)
 	raft := c.Cluster.RaftPort
 	if raft != 0 {
 		checkPort(p, "cluster.raft_port", raft)
@@ -200,6 +201,38 @@ func (c Config) validateCluster(p *problems) {
 	case c.Service.derivedRaftCollides():
 		p.add("cluster.raft_port", "0 means API port + %d, which may be another API "+
 			"port; set it explicitly or move service.port_range", raftPortOffset)
+	}
+}
+
+// gossipPortOffset: when cluster.gossip_port is 0, gossip listens this far
+// above the bound API port.
+const gossipPortOffset = 2000
+
+// validateMembership checks the cluster keys beyond node id and Raft port.
+func (c Config) validateMembership(p *problems) {
+	cl := c.Cluster
+	if g := cl.GossipPort; g != 0 {
+		checkPort(p, "cluster.gossip_port", g)
+		if c.Service.mayBind(g) || g == cl.RaftPort {
+			p.add("cluster.gossip_port", "%d is a port the API or Raft may bind", g)
+		}
+	} else if hi := max(c.Service.Port, c.Service.PortRange[1]); hi <= 65535 &&
+		hi+gossipPortOffset > 65535 {
+		p.add("cluster.gossip_port", "0 means API port + %d, up to %d, which is not a port; "+
+			"set it explicitly", gossipPortOffset, hi+gossipPortOffset)
+	}
+	for i, addr := range cl.Join {
+		if strings.TrimSpace(addr) == "" {
+			p.add(fmt.Sprintf("cluster.join[%d]", i), "must be host:port or http://host:port")
+		}
+	}
+	checkRange(p, "cluster.weight", cl.Weight, 0, 1_000_000)
+	checkRange(p, "cluster.replicas", cl.Replicas, 0, 16)
+	if cl.DownOutInterval.Duration() <= 0 {
+		p.add("cluster.down_out_interval", "must be positive, got %s", cl.DownOutInterval)
+	}
+	if cl.RebalanceInterval.Duration() <= 0 {
+		p.add("cluster.rebalance_interval", "must be positive, got %s", cl.RebalanceInterval)
 	}
 }
 

@@ -1,0 +1,256 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/helixtrack/attachments/chunk"
+	"github.com/helixtrack/attachments/internal/config"
+	"github.com/helixtrack/attachments/node"
+	"github.com/helixtrack/attachments/placement"
+)
+
+// testCluster is several real nodes in this process, each on its own
+// loopback ports and data directory, joined through the first.
+type testCluster struct {
+	t     *testing.T
+	nodes []*testNode
+	cfgs  []config.Config
+}
+
+func startCluster(t *testing.T, size int, tweak func(*config.Config)) *testCluster {
+	t.Helper()
+	tc := &testCluster{t: t}
+	for i := range size {
+		tc.add(tweak, i > 0)
+	}
+	return tc
+}
+
+// add starts one more node; join makes it join through the first node.
+func (tc *testCluster) add(tweak func(*config.Config), join bool) *testNode {
+	tc.t.Helper()
+	cfg := testConfig(tc.t, tc.t.TempDir())
+	if join {
+		cfg.Cluster.Join = []string{tc.nodes[0].url}
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	tn := startNode(tc.t, cfg)
+	tc.nodes = append(tc.nodes, tn)
+	tc.cfgs = append(tc.cfgs, cfg)
+	return tn
+}
+
+// restart starts node i again on its data directory, with new API ports.
+func (tc *testCluster) restart(i int) *testNode {
+	tc.t.Helper()
+	cfg := tc.cfgs[i]
+	cfg.Service.Port = freePort(tc.t)
+	tn := startNode(tc.t, cfg)
+	tc.nodes[i] = tn
+	return tn
+}
+
+// rebalance runs passes on every live node until none reports pending
+// moves or under-replicated chunks.
+func (tc *testCluster) rebalance(live ...int) {
+	tc.t.Helper()
+	ctx := context.Background()
+	waitFor(tc.t, func() bool {
+		for _, i := range live {
+			tc.nodes[i].n.Rebalance(ctx)
+		}
+		st := tc.status(live[0])
+		return st.PendingMoves == 0 && st.UnderReplicated == 0
+	}, "rebalance converges")
+}
+
+func (tc *testCluster) status(i int) node.ClusterStatus {
+	tc.t.Helper()
+	st, err := tc.nodes[i].n.ClusterStatus(context.Background())
+	if err != nil {
+		tc.t.Fatal(err)
+	}
+	return st.(node.ClusterStatus)
+}
+
+// copies counts, per node, the local chunks among hs.
+func (tc *testCluster) copies(hs []chunk.Hash, live ...int) map[int]int {
+	out := map[int]int{}
+	for _, i := range live {
+		for _, h := range hs {
+			if tc.nodes[i].n.Chunks().Has(h) {
+				out[i]++
+			}
+		}
+	}
+	return out
+}
+
+func TestClusterAnyNodeServesAnyRequest(t *testing.T) {
+	tc := startCluster(t, 3, nil)
+	tok := tc.nodes[0].token("alice", "read", "write", "delete")
+	want := map[string][]byte{}
+	for i, tn := range tc.nodes {
+		data := randomBytes(uint64(i+1), 700_000+i)
+		want[tn.upload(tok, "ticket", "T-1", fmt.Sprint("f", i), data).ID] = data
+	}
+	for id, data := range want {
+		for j, tn := range tc.nodes {
+			if got := tn.download(tok, id); !bytes.Equal(got, data) {
+				t.Fatalf("reference %s differs when read through node %d", id, j)
+			}
+		}
+	}
+	// Read-after-write on a follower, and a delete through another node.
+	f := tc.nodes[2].upload(tok, "ticket", "T-2", "x", []byte("fresh\n"))
+	if code, _ := tc.nodes[1].status("GET", "/v1/files/"+f.ID, tok, nil, nil); code != 200 {
+		t.Errorf("read on another node right after the write: %d", code)
+	}
+	if code, _ := tc.nodes[1].status("DELETE", "/v1/files/"+f.ID, tok, nil, nil); code != 204 {
+		t.Errorf("delete through a follower: %d", code)
+	}
+	if code, _ := tc.nodes[2].status("GET", "/v1/files/"+f.ID, tok, nil, nil); code != 404 {
+		t.Errorf("read after delete on a third node: %d, want 404", code)
+	}
+	st := tc.status(1)
+	if len(st.Nodes) != 3 || st.Replicas != 3 || st.Leader == "" {
+		t.Errorf("status: %d nodes, replicas %d, leader %q", len(st.Nodes), st.Replicas, st.Leader)
+	}
+	verifyMeta(t, tc.nodes[1])
+}
+
+func TestClusterSurvivesNodeLossAndCatchesUp(t *testing.T) {
+	tc := startCluster(t, 3, nil)
+	tok := tc.nodes[0].token("alice", "read", "write")
+	before := map[string][]byte{}
+	for i := range 6 {
+		data := randomBytes(uint64(10+i), 400_000)
+		before[tc.nodes[i%3].upload(tok, "ticket", "T-1", "f", data).ID] = data
+	}
+
+	// Stop a follower (not the leader, so the metadata keeps its quorum
+	// with the other two).
+	down := 2
+	if tc.status(0).Leader == tc.nodes[2].n.NodeID() {
+		down = 1
+	}
+	tc.nodes[down].n.Close()
+	up := []int{0, 1, 2}
+	up = append(up[:down], up[down+1:]...)
+
+	for id, data := range before {
+		for _, i := range up {
+			if got := tc.nodes[i].download(tok, id); !bytes.Equal(got, data) {
+				t.Fatalf("reference %s lost with node %d down (read on %d)", id, down, i)
+			}
+		}
+	}
+	after := map[string][]byte{}
+	for i := range 3 {
+		data := randomBytes(uint64(20+i), 300_000)
+		after[tc.nodes[up[i%2]].upload(tok, "ticket", "T-2", "g", data).ID] = data
+	}
+
+	tn := tc.restart(down)
+	for id, data := range merge(before, after) {
+		if got := tn.download(tok, id); !bytes.Equal(got, data) {
+			t.Fatalf("restarted node serves wrong bytes for %s", id)
+		}
+	}
+	tc.rebalance(0, 1, 2)
+	verifyMeta(t, tn)
+}
+
+func merge(a, b map[string][]byte) map[string][]byte {
+	out := map[string][]byte{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+func TestClusterAddDrainRemove(t *testing.T) {
+	tc := startCluster(t, 3, nil)
+	tok := tc.nodes[0].token("alice", "read", "write")
+	admin := tc.nodes[0].token("ops", "admin")
+	var hs []chunk.Hash
+	var ids []string
+	datas := map[string][]byte{}
+	for i := range 40 {
+		data := randomBytes(uint64(100+i), 60_000) // under the minimum chunk: one chunk each
+		f := tc.nodes[i%3].upload(tok, "ticket", "T-1", "f", data)
+		h, _ := chunk.ParseHash(f.FileHash)
+		hs = append(hs, h)
+		ids = append(ids, f.ID)
+		datas[f.ID] = data
+	}
+	tc.rebalance(0, 1, 2)
+	total := 0
+	for _, c := range tc.copies(hs, 0, 1, 2) {
+		total += c
+	}
+	if total != 3*len(hs) {
+		t.Fatalf("%d copies of %d chunks on 3 nodes, want 3 each", total, len(hs))
+	}
+
+	// A fourth node takes about a quarter of the copies.
+	tc.add(nil, true)
+	tc.rebalance(0, 1, 2, 3)
+	c := tc.copies(hs, 0, 1, 2, 3)
+	share := float64(c[3]) / float64(3*len(hs))
+	t.Logf("copies after adding a node: %v; the new node holds %.2f of them (ideal 0.25)", c, share)
+	if share < 0.15 || share > 0.35 {
+		t.Errorf("new node holds %.2f of the copies, want 0.25 +- 0.10", share)
+	}
+	if sum := c[0] + c[1] + c[2] + c[3]; sum != 3*len(hs) {
+		t.Errorf("%d copies after the move, want exactly %d", sum, 3*len(hs))
+	}
+
+	// Removing a node that holds data is refused; draining it moves all.
+	id4 := tc.nodes[3].n.NodeID()
+	if code, ecode := tc.nodes[1].status("POST", "/v1/admin/nodes/"+id4+"/remove", admin, nil, nil); code != 409 {
+		t.Errorf("remove an active node: %d %s, want 409", code, ecode)
+	}
+	if code, _ := tc.nodes[1].status("POST", "/v1/admin/nodes/"+id4+"/drain", admin, nil, nil); code != 204 {
+		t.Fatalf("drain: %d", code)
+	}
+	waitFor(t, func() bool {
+		for _, i := range []int{0, 1, 2, 3} {
+			tc.nodes[i].n.Rebalance(context.Background())
+		}
+		m, _ := placementNode(tc.status(0), id4)
+		return m.State == placement.Out
+	}, "the drained node is out")
+	if c := tc.copies(hs, 3); c[3] != 0 {
+		t.Errorf("drained node still holds %d chunks", c[3])
+	}
+	if code, ecode := tc.nodes[1].status("POST", "/v1/admin/nodes/"+id4+"/remove", admin, nil, nil); code != 204 {
+		t.Fatalf("remove the drained node: %d %s", code, ecode)
+	}
+	if st := tc.status(0); len(st.Nodes) != 3 {
+		t.Errorf("layout has %d nodes after remove, want 3", len(st.Nodes))
+	}
+	tc.nodes[3].n.Close()
+	for _, id := range ids {
+		if got := tc.nodes[2].download(tok, id); !bytes.Equal(got, datas[id]) {
+			t.Fatalf("reference %s lost by drain and remove", id)
+		}
+	}
+}
+
+func placementNode(st node.ClusterStatus, id string) (node.NodeStatus, bool) {
+	for _, n := range st.Nodes {
+		if string(n.ID) == id {
+			return n, true
+		}
+	}
+	return node.NodeStatus{}, false
+}

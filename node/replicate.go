@@ -1,0 +1,170 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/helixtrack/attachments/api"
+	"github.com/helixtrack/attachments/chunk"
+	"github.com/helixtrack/attachments/placement"
+)
+
+// sharedBuf is a pooled chunk buffer read by several senders; the last to
+// release it returns it to the pool. Writes are acknowledged once a quorum
+// of copies is durable, while the slower copies keep sending from the
+// same buffer.
+type sharedBuf struct {
+	b    []byte
+	refs atomic.Int32
+}
+
+func newSharedBuf(b []byte) *sharedBuf {
+	s := &sharedBuf{b: b}
+	s.refs.Store(1)
+	return s
+}
+
+func (s *sharedBuf) retain() { s.refs.Add(1) }
+
+func (s *sharedBuf) release() {
+	if s.refs.Add(-1) == 0 {
+		putBuf(s.b)
+	}
+}
+
+// writeTargets returns the nodes a new chunk goes to: its owners under the
+// current layout that gossip believes alive, and, when fewer than a quorum
+// of them are, the next alive nodes of the ring as stand-ins. The
+// rebalancer later moves a stand-in's copy to the true owners.
+func (n *Node) writeTargets(v *view, h chunk.Hash) []placement.NodeID {
+	all := v.ring.Owners(h, v.ring.Nodes())
+	var out []placement.NodeID
+	for i, id := range all {
+		if i >= v.replicas && len(out) >= v.quorum {
+			break
+		}
+		if n.alive(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// storeChunk writes one chunk to its targets in parallel and returns once
+// a quorum of them holds it durably. Copies still in flight finish in the
+// background, owned by the node; the buffer is released when the last one
+// is done. It fails when the quorum can no longer be reached.
+func (n *Node) storeChunk(ctx context.Context, h chunk.Hash, buf *sharedBuf) error {
+	v := n.currentView()
+	targets := n.writeTargets(v, h)
+	if len(targets) == 1 && string(targets[0]) == n.id {
+		_, err := n.chunks.Put(ctx, h, buf.b)
+		return err
+	}
+	if len(targets) < v.quorum {
+		return fmt.Errorf("store chunk %s: %d reachable nodes, quorum is %d: %w",
+			h, len(targets), v.quorum, api.ErrUnavailable)
+	}
+
+	results := make(chan error, len(targets))
+	for _, id := range targets {
+		buf.retain()
+		n.inflight.Add(1)
+		go func() {
+			defer n.inflight.Done()
+			defer buf.release()
+			results <- n.putCopy(v, id, h, buf.b)
+		}()
+	}
+	return awaitQuorum(ctx, results, len(targets), v.quorum, h)
+}
+
+// awaitQuorum reads results until quorum successes, or until so many
+// failed that quorum is out of reach.
+func awaitQuorum(ctx context.Context, results <-chan error, total, quorum int, h chunk.Hash) error {
+	var ok, failed int
+	var errs []error
+	for ok < quorum {
+		select {
+		case err := <-results:
+			if err == nil {
+				ok++
+				continue
+			}
+			failed++
+			errs = append(errs, err)
+			if total-failed < quorum {
+				return fmt.Errorf("store chunk %s: %d of %d copies failed: %w: %w",
+					h, failed, total, errors.Join(errs...), api.ErrUnavailable)
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("store chunk %s: %w", h, ctx.Err())
+		}
+	}
+	return nil
+}
+
+// putCopy stores one copy on node id, locally or through its API. It uses
+// the node's background context, not the request's: a copy that outlives
+// its request's quorum still completes.
+func (n *Node) putCopy(v *view, id placement.NodeID, h chunk.Hash, data []byte) error {
+	if string(id) == n.id {
+		_, err := n.chunks.Put(n.bg, h, data)
+		return err
+	}
+	addr, ok := v.apiAddr(id)
+	if !ok {
+		return fmt.Errorf("node %s has no address", id)
+	}
+	return n.peers.putChunk(n.bg, addr, h, data)
+}
+
+// touchAll refreshes the touch time of every chunk of a manifest on the
+// nodes that own it, so that no sweeper deletes them for a grace period.
+// It fails when some chunk is held by none of its reachable owners.
+func (n *Node) touchAll(ctx context.Context, hs []chunk.Hash) error {
+	v := n.currentView()
+	byNode := map[placement.NodeID][]chunk.Hash{}
+	for _, h := range hs {
+		for _, id := range n.writeTargets(v, h) {
+			byNode[id] = append(byNode[id], h)
+		}
+	}
+	held := make(map[chunk.Hash]bool, len(hs))
+	for id, list := range byNode {
+		bits, err := n.touchOn(ctx, v, id, list)
+		if err != nil {
+			n.log.Warn("touch chunks on peer failed", "peer", id, "err", err)
+			continue
+		}
+		for i, ok := range bits {
+			if ok {
+				held[list[i]] = true
+			}
+		}
+	}
+	for _, h := range hs {
+		if !held[h] {
+			return fmt.Errorf("touch %s: %w", h, errChunkGone)
+		}
+	}
+	return nil
+}
+
+// touchOn touches hs on node id and reports which it holds.
+func (n *Node) touchOn(ctx context.Context, v *view, id placement.NodeID, hs []chunk.Hash) ([]bool, error) {
+	if string(id) == n.id {
+		out := make([]bool, len(hs))
+		for i, h := range hs {
+			out[i] = n.chunks.Touch(h)
+		}
+		return out, nil
+	}
+	addr, ok := v.apiAddr(id)
+	if !ok {
+		return nil, fmt.Errorf("node %s has no address", id)
+	}
+	return n.peers.haveBits(ctx, addr, pathTouch, hs)
+}
