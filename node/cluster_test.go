@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/helixtrack/attachments/chunk"
 	"github.com/helixtrack/attachments/internal/config"
@@ -253,4 +254,91 @@ func placementNode(st node.ClusterStatus, id string) (node.NodeStatus, bool) {
 		}
 	}
 	return node.NodeStatus{}, false
+}
+
+func TestClusterMarksDownNodeOutAndRebuildsCopies(t *testing.T) {
+	tc := startCluster(t, 4, func(c *config.Config) {
+		c.Cluster.DownOutInterval = config.Duration(time.Second)
+	})
+	tok := tc.nodes[0].token("alice", "read", "write")
+	var hs []chunk.Hash
+	want := map[string][]byte{}
+	for i := range 20 {
+		data := randomBytes(uint64(300+i), 50_000)
+		f := tc.nodes[i%4].upload(tok, "ticket", "T-1", "f", data)
+		h, _ := chunk.ParseHash(f.FileHash)
+		hs = append(hs, h)
+		want[f.ID] = data
+	}
+	tc.rebalance(0, 1, 2, 3)
+
+	// Stop a node that is not the leader; after the down-out interval the
+	// leader marks it out and the survivors rebuild its copies.
+	down := 3
+	if tc.status(0).Leader == tc.nodes[3].n.NodeID() {
+		down = 2
+	}
+	downID := tc.nodes[down].n.NodeID()
+	tc.nodes[down].n.Close()
+	var live []int
+	for i := range 4 {
+		if i != down {
+			live = append(live, i)
+		}
+	}
+	waitFor(t, func() bool {
+		m, ok := placementNode(tc.status(live[0]), downID)
+		return ok && m.State == placement.Out
+	}, "the stopped node is marked out")
+	tc.rebalance(live...)
+
+	total := 0
+	for _, c := range tc.copies(hs, live...) {
+		total += c
+	}
+	if total != 3*len(hs) {
+		t.Errorf("%d copies on the 3 survivors, want %d (3 per chunk)", total, 3*len(hs))
+	}
+	for id, data := range want {
+		if got := tc.nodes[live[1]].download(tok, id); !bytes.Equal(got, data) {
+			t.Fatalf("reference %s lost after its node was marked out", id)
+		}
+	}
+}
+
+func TestClusterCollectionRacesUploadsOfSameBytes(t *testing.T) {
+	tc := startCluster(t, 3, nil)
+	tok := tc.nodes[0].token("alice", "read", "write", "delete")
+	data := randomBytes(55, 300_000)
+	done := make(chan string, 3)
+	for w := range 3 {
+		go func() {
+			var keep string
+			for i := range 5 {
+				f := tc.nodes[w].upload(tok, "ticket", fmt.Sprint("W", w), "same", data)
+				if i == 4 {
+					keep = f.ID
+					break
+				}
+				tc.nodes[(w+1)%3].status("DELETE", "/v1/files/"+f.ID, tok, nil, nil)
+				tc.nodes[w].n.CollectGarbage(context.Background(), time.Now())
+			}
+			done <- keep
+		}()
+	}
+	var kept []string
+	for range 3 {
+		kept = append(kept, <-done)
+	}
+	for _, tn := range tc.nodes {
+		tn.n.CollectGarbage(context.Background(), time.Now())
+	}
+	for _, id := range kept {
+		for j, tn := range tc.nodes {
+			if got := tn.download(tok, id); !bytes.Equal(got, data) {
+				t.Fatalf("kept reference %s lost its bytes (read on node %d)", id, j)
+			}
+		}
+	}
+	verifyMeta(t, tc.nodes[0])
 }

@@ -33,7 +33,8 @@ const raftPortOffset = 1000
 // it. Its methods implement api.Backend and are safe for concurrent use.
 type Node struct {
 	cfg         config.Config
-	root        *slog.Logger // the caller's logger with node_id; components add their name
+	base        *slog.Logger // the caller's logger; the meta store adds its own attributes
+	root        *slog.Logger // base with node_id; each component adds its name
 	log         *slog.Logger
 	dataDir     string
 	chunkParams chunk.Params
@@ -69,8 +70,18 @@ func New(cfg config.Config, logger *slog.Logger) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	for i, ep := range cfg.Storage.Endpoints {
+		if ep.Type != config.Local {
+			// The parser accepts tier endpoints so configurations can be
+			// written ahead; this release cannot replicate to them, and
+			// silently ignoring a backup would be worse than refusing.
+			return nil, fmt.Errorf("config: storage.endpoints[%d]: %s endpoints (%s tiers) "+
+				"are not supported by this release", i, ep.Type, ep.Role)
+		}
+	}
 	n := &Node{
 		cfg:         cfg,
+		base:        logger,
 		root:        logger,
 		log:         logger.With("component", "node"),
 		dataDir:     cfg.PrimaryPath(),
@@ -208,7 +219,7 @@ func (n *Node) openStores() error {
 		RaftBind:      net.JoinHostPort(n.cfg.Service.Bind, strconv.Itoa(raftPort)),
 		RaftAdvertise: n.raftAddr,
 		Bootstrap:     len(n.cfg.Cluster.Join) == 0,
-		Logger:        n.root.With("component", "meta"),
+		Logger:        n.base,
 		Forward:       n.forward,
 		ReadIndex:     n.readIndex,
 		OnLayout:      n.onLayout,
@@ -229,7 +240,7 @@ func (n *Node) startServer() {
 		JWTSecret:      []byte(n.cfg.Security.JWTSecret),
 		MaxUploadBytes: int64(n.cfg.Security.MaxFileSizeMB) << 20,
 		Registry:       n.registry,
-		Logger:         n.root.With("component", "api"),
+		Logger:         n.root,
 		Version:        Version,
 		Internal:       n.serveInternal,
 	})
