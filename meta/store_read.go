@@ -156,3 +156,12 @@ func (s *Store) ListEntityFiles(ctx context.Context, typ, id, cursor string, lim
 	files, err := s.fsm.files(hs)
 	return refs, files, next, err
 }
+
+// HasChunkLocal reports whether the local state holds a record of chunk h,
+// without a read barrier. It may be stale; the write path uses it only to
+// guess that a chunk's owners already hold the bytes, and checks with them
+// before relying on it.
+func (s *Store) HasChunkLocal(h chunk.Hash) bool {
+	_, err := s.fsm.chunk(h)
+	return err == nil
+}

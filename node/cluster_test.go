@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -341,4 +344,44 @@ func TestClusterCollectionRacesUploadsOfSameBytes(t *testing.T) {
 		}
 	}
 	verifyMeta(t, tc.nodes[0])
+}
+
+// metricValue reads one unlabelled series from a node's /metrics.
+func metricValue(t *testing.T, tn *testNode, name string) float64 {
+	t.Helper()
+	resp := tn.do("GET", "/metrics", "", nil, nil)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("metric %s not found", name)
+	return 0
+}
+
+func TestClusterDoesNotResendStoredChunks(t *testing.T) {
+	tc := startCluster(t, 3, nil)
+	tok := tc.nodes[0].token("alice", "read", "write")
+	data := randomBytes(66, 2<<20)
+	tc.nodes[0].upload(tok, "ticket", "T-1", "a", data)
+	tc.rebalance(0, 1, 2)
+	received := func() float64 {
+		return metricValue(t, tc.nodes[1], "attachments_peer_chunk_bytes_received_total") +
+			metricValue(t, tc.nodes[2], "attachments_peer_chunk_bytes_received_total")
+	}
+	before := received()
+	if before < float64(len(data)) {
+		t.Fatalf("peers received %.0f bytes of a %d-byte first upload", before, len(data))
+	}
+	f := tc.nodes[0].upload(tok, "ticket", "T-2", "b", data)
+	if got := received(); got != before || !f.Deduplicated {
+		t.Errorf("second upload of the same bytes sent %.0f bytes to peers (dedup %v), want 0",
+			got-before, f.Deduplicated)
+	}
 }

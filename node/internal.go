@@ -94,6 +94,7 @@ func (n *Node) servePutChunk(ctx *fasthttp.RequestCtx, h chunk.Hash) {
 		ctx.Error("checksum mismatch in transit", fasthttp.StatusBadRequest)
 		return
 	}
+	n.metrics.received.Add(float64(len(data)))
 	written, err := n.chunks.Put(ctx, h, data)
 	switch {
 	case errors.Is(err, chunk.ErrHashMismatch):

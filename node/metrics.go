@@ -18,6 +18,7 @@ type nodeMetrics struct {
 	moved     prometheus.Counter
 	movedB    prometheus.Counter
 	dropped   prometheus.Counter
+	received  prometheus.Counter
 	pending   prometheus.Gauge
 	underRepl prometheus.Gauge
 }
@@ -56,6 +57,10 @@ func newNodeMetrics(n *Node) *nodeMetrics {
 			Name: "attachments_rebalance_dropped_chunks_total",
 			Help: "Local copies deleted because every owner holds the chunk and this node is not one.",
 		}),
+		received: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "attachments_peer_chunk_bytes_received_total",
+			Help: "Chunk bytes other nodes sent to this one (writes and rebalancing).",
+		}),
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "attachments_rebalance_pending_chunks",
 			Help: "Chunks this node held at its last rebalance pass that were not where the layout wants them.",
@@ -66,7 +71,7 @@ func newNodeMetrics(n *Node) *nodeMetrics {
 		}),
 	}
 	n.registry.MustRegister(m.corrupt, m.collected, m.swept, m.sweptB, m.repaired, m.moved,
-		m.movedB, m.dropped, m.pending, m.underRepl, &storeCollector{n: n})
+		m.movedB, m.dropped, m.received, m.pending, m.underRepl, &storeCollector{n: n})
 	return m
 }
 

@@ -61,6 +61,7 @@ type Node struct {
 	stopWorkers context.CancelFunc
 	workers     sync.WaitGroup
 	inflight    sync.WaitGroup // chunk copies still sending after their quorum
+	copySlots   sync.Map       // placement.NodeID -> *atomic.Int32: copies in flight to it
 	pass        atomic.Pointer[lastPass]
 	serveErr    chan error
 }

@@ -68,17 +68,63 @@ func (n *Node) storeChunk(ctx context.Context, h chunk.Hash, buf *sharedBuf) err
 			h, len(targets), v.quorum, api.ErrUnavailable)
 	}
 
+	known := n.meta.HasChunkLocal(h)
 	results := make(chan error, len(targets))
 	for _, id := range targets {
+		if !n.sendSlot(id) {
+			results <- fmt.Errorf("node %s has %d copies in flight already", id, maxCopiesInFlight)
+			continue
+		}
 		buf.retain()
 		n.inflight.Add(1)
 		go func() {
 			defer n.inflight.Done()
+			defer n.releaseSlot(id)
 			defer buf.release()
-			results <- n.putCopy(v, id, h, buf.b)
+			results <- n.sendCopy(v, id, h, buf.b, known)
 		}()
 	}
 	return awaitQuorum(ctx, results, len(targets), v.quorum, h)
+}
+
+// maxCopiesInFlight bounds the chunk copies on their way to one node. A
+// node that stopped answering (paused, partitioned) would otherwise
+// collect one goroutine and one chunk buffer per chunk written until its
+// requests time out; past the bound its copies are skipped and left to
+// the rebalancer.
+const maxCopiesInFlight = 32
+
+// sendSlot reserves one of node id's in-flight copy slots.
+func (n *Node) sendSlot(id placement.NodeID) bool {
+	v, _ := n.copySlots.LoadOrStore(id, new(atomic.Int32))
+	c := v.(*atomic.Int32)
+	if c.Add(1) > maxCopiesInFlight {
+		c.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (n *Node) releaseSlot(id placement.NodeID) {
+	if v, ok := n.copySlots.Load(id); ok {
+		v.(*atomic.Int32).Add(-1)
+	}
+}
+
+// sendCopy makes sure node id holds h. When the metadata already knows the
+// chunk, the owner most likely holds it: a touch (a few bytes) confirms it
+// and protects it from the sweeper, and the bytes are sent only when the
+// owner turns out to lack them. Either way the copy is durable on return.
+func (n *Node) sendCopy(v *view, id placement.NodeID, h chunk.Hash, data []byte, known bool) error {
+	if known && string(id) != n.id {
+		if addr, ok := v.apiAddr(id); ok {
+			bits, err := n.peers.haveBits(n.bg, addr, pathTouch, []chunk.Hash{h})
+			if err == nil && bits[0] {
+				return nil
+			}
+		}
+	}
+	return n.putCopy(v, id, h, data)
 }
 
 // awaitQuorum reads results until quorum successes, or until so many
