@@ -15,7 +15,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 LDFLAGS  := $(if $(VERSION),-X github.com/helixtrack/attachments/node.Version=$(VERSION))
 
 .DEFAULT_GOAL := build
-.PHONY: build run test cover fuzz demo clean help
+.PHONY: build run test cover fuzz demo cluster clean help
 
 ## build: compile bin/attachments, statically (CGO_ENABLED=0)
 build:
@@ -52,6 +52,10 @@ fuzz:
 ## demo: build, then run scripts/demo.sh against the binary
 demo: build
 	bash scripts/demo.sh
+
+## cluster: build, then start 3 local nodes in ./cluster-data with scripts/cluster.sh
+cluster: build
+	bash scripts/cluster.sh up 3 ./cluster-data
 
 ## clean: remove the binary and coverage output (never ./data)
 clean:

@@ -106,6 +106,14 @@ type detailError struct {
 func (e *detailError) Error() string { return e.msg }
 func (e *detailError) Unwrap() error { return e.kind }
 
+// PublicError returns an error that answers as kind (one of this package's
+// sentinels, such as ErrConflict) with a message the client sees. A
+// backend uses it when the reason is safe and useful to show, e.g. why an
+// operator action was refused; wrapping it with %w keeps both.
+func PublicError(kind error, format string, args ...any) error {
+	return &detailError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
 // badRequest returns a 400 error whose message is sent to the client.
 func badRequest(format string, args ...any) error {
 	return &detailError{kind: errBadRequest, msg: fmt.Sprintf(format, args...)}

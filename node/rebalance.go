@@ -164,19 +164,23 @@ func (n *Node) placeOne(ctx context.Context, v *view, h chunk.Hash, holders map[
 			missing = append(missing, id)
 		}
 	}
-	if len(missing) > 0 || !isOwner {
-		st.pending++
-	}
 	if len(missing) > 0 {
 		n.copyTo(ctx, v, h, missing, holders, st)
 	}
-	if !isOwner && len(holders) == len(owners) {
+	done := len(holders) == len(owners)
+	if !isOwner && done {
 		if err := n.chunks.Delete(h); err != nil {
 			n.log.Warn("rebalance: drop moved copy failed", "chunk", h, "err", err)
+		} else {
+			st.dropped++
+			n.metrics.dropped.Inc()
 			return
 		}
-		st.dropped++
-		n.metrics.dropped.Inc()
+	}
+	// Still pending: an owner lacks the chunk, or this node keeps a copy
+	// it does not own because not every owner could confirm theirs.
+	if !done || !isOwner {
+		st.pending++
 	}
 }
 

@@ -149,7 +149,7 @@ func (n *Node) NodeAction(ctx context.Context, id, action string) error {
 		return fmt.Errorf("node action %q: %w", action, api.ErrConflict)
 	}
 	if errors.Is(err, meta.ErrInvalid) {
-		return fmt.Errorf("%w: %w", err, api.ErrConflict)
+		return api.PublicError(api.ErrConflict, "node %s %s: %v", id, action, err)
 	}
 	return mapMetaErr(err)
 }
@@ -168,14 +168,14 @@ func (n *Node) removeNode(ctx context.Context, id placement.NodeID) error {
 		return fmt.Errorf("node %s: %w", id, meta.ErrNotFound)
 	}
 	if m.State != placement.Out {
-		return fmt.Errorf("node %s is %s; drain it first and wait until it is out: %w",
-			id, m.State, api.ErrConflict)
+		return api.PublicError(api.ErrConflict,
+			"node %s is %s; drain it first and wait until it is out", id, m.State)
 	}
 	ns := NodeStatus{Node: m, Alive: n.alive(id)}
 	n.fillStats(ctx, &ns)
 	if ns.Stats != nil && ns.Stats.PendingMoves > 0 {
-		return fmt.Errorf("node %s still holds %d chunks not yet copied to their owners: %w",
-			id, ns.Stats.PendingMoves, api.ErrConflict)
+		return api.PublicError(api.ErrConflict,
+			"node %s still holds %d chunks not yet copied to their owners", id, ns.Stats.PendingMoves)
 	}
 	if !n.meta.IsLeader() {
 		return n.retryLeader(ctx, func(addr string) error {

@@ -8,7 +8,7 @@ func newConfigCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Inspect the configuration",
-		Args:  cobra.NoArgs,
+		RunE:  groupRunE,
 	}
 	cmd.AddCommand(newConfigPrintCommand())
 	return cmd

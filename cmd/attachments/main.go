@@ -21,14 +21,15 @@ const (
 )
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run executes the command line args and returns the exit status. It
-// writes results to stdout and errors, as one line each, to stderr.
-// Cancelling ctx stops a running serve as SIGINT would.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRootCommand(stdout, stderr)
+// reads uploads named "-" from stdin, writes results to stdout and
+// errors, as one line each, to stderr. Cancelling ctx stops a running
+// serve as SIGINT would, and aborts a transfer.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCommand(stdin, stdout, stderr)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
@@ -47,9 +48,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// newRootCommand builds the command tree. Output goes to stdout and
-// stderr rather than os.Stdout and os.Stderr, so tests can read it.
-func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+// newRootCommand builds the command tree. Input and output go through
+// stdin, stdout and stderr rather than the os files, so tests can supply
+// and read them.
+func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "attachments",
 		Short: "HelixTrack Attachments: a distributed, deduplicating attachment store",
@@ -60,6 +62,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 
@@ -68,6 +71,13 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newConfigCommand(),
 		newTokenCommand(),
 		newVersionCommand(),
+		newClusterCommand(),
+		newNodeCommand(),
+		newPutCommand(),
+		newGetCommand(),
+		newListCommand(),
+		newRemoveCommand(),
+		newStatCommand(),
 	)
 	return root
 }
@@ -88,11 +98,19 @@ func usageErrorf(format string, args ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
 }
 
-// runE adapts a command body: errors it returns are runtime failures
-// (status 1) unless they already carry a status.
-func runE(fn func(cmd *cobra.Command) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, _ []string) error {
-		err := fn(cmd)
+// cobraRunE is the type of cobra.Command.RunE.
+type cobraRunE = func(cmd *cobra.Command, args []string) error
+
+// runE adapts a command body that takes no arguments: errors it returns
+// are runtime failures (status 1) unless they already carry a status.
+func runE(fn func(cmd *cobra.Command) error) cobraRunE {
+	return runArgsE(func(cmd *cobra.Command, _ []string) error { return fn(cmd) })
+}
+
+// runArgsE is runE for a body that reads its positional arguments.
+func runArgsE(fn cobraRunE) cobraRunE {
+	return func(cmd *cobra.Command, args []string) error {
+		err := fn(cmd, args)
 		if err == nil {
 			return nil
 		}
@@ -115,4 +133,20 @@ func loadConfig(path string) (config.Config, error) {
 // oneLine folds a multi-line error message onto one line.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
+}
+
+// groupRunE makes a command that only groups subcommands answer a missing
+// or unknown subcommand with a usage error. Without it cobra prints the
+// help and exits 0, and a script's typo would pass as success.
+func groupRunE(cmd *cobra.Command, args []string) error {
+	var names []string
+	for _, sub := range cmd.Commands() {
+		if sub.IsAvailableCommand() {
+			names = append(names, sub.Name())
+		}
+	}
+	if len(args) == 0 {
+		return usageErrorf("missing subcommand: want one of %s", strings.Join(names, ", "))
+	}
+	return usageErrorf("unknown command %q: want one of %s", args[0], strings.Join(names, ", "))
 }

@@ -55,7 +55,7 @@ func startServe(t *testing.T) *running {
 	r.cancel = cancel
 	args := []string{"serve", "--config", cfgPath, "--data", r.dataDir,
 		"--port", strconv.Itoa(freePort(t))}
-	go func() { r.done <- run(ctx, args, &syncBuffer{}, r.logs) }()
+	go func() { r.done <- run(ctx, args, nil, &syncBuffer{}, r.logs) }()
 	t.Cleanup(func() {
 		cancel()
 		r.wait(t)

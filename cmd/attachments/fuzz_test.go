@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/helixtrack/attachments/api/client"
+	"github.com/helixtrack/attachments/node"
+)
+
+// entityCases are the table for parseEntity and the seeds of its fuzz test.
+var entityCases = []struct {
+	in         string
+	etype, eid string
+	ok         bool
+}{
+	{in: "ticket/T-42", etype: "ticket", eid: "T-42", ok: true},
+	{in: "doc/a/b", etype: "doc", eid: "a/b", ok: true}, // the server judges "a/b"
+	{in: "ticket", ok: false},
+	{in: "ticket/", ok: false},
+	{in: "/T-1", ok: false},
+	{in: "/", ok: false},
+	{in: "", ok: false},
+}
+
+func TestParseEntity(t *testing.T) {
+	for _, tc := range entityCases {
+		t.Run(tc.in, func(t *testing.T) {
+			etype, eid, err := parseEntity(tc.in)
+			if (err == nil) != tc.ok || etype != tc.etype || eid != tc.eid {
+				t.Errorf("parseEntity(%q) = %q, %q, %v; want %q, %q, ok %v",
+					tc.in, etype, eid, err, tc.etype, tc.eid, tc.ok)
+			}
+		})
+	}
+}
+
+func FuzzParseEntity(f *testing.F) {
+	for _, tc := range entityCases {
+		f.Add(tc.in)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		etype, eid, err := parseEntity(in)
+		if err != nil {
+			if ee, ok := errors.AsType[*exitError](err); !ok || ee.code != exitUsage {
+				t.Fatalf("parseEntity(%q): error %v is not a usage error", in, err)
+			}
+			return
+		}
+		if etype == "" || eid == "" || strings.Contains(etype, "/") || etype+"/"+eid != in {
+			t.Fatalf("parseEntity(%q) = %q, %q: not a split at the first '/'", in, etype, eid)
+		}
+	})
+}
+
+// errorBodies are the table for decodeError and the seeds of its fuzz test.
+var errorBodies = []struct {
+	status        int
+	body          string
+	code, message string
+}{
+	{status: 409, body: `{"error":{"code":"conflict","message":"drain it first"}}`,
+		code: "conflict", message: "drain it first"},
+	{status: 404, body: `{"error":{"code":"not_found","message":""}}`, code: "not_found"},
+	{status: 502, body: "  bad gateway from the proxy\n", code: "Bad Gateway",
+		message: "bad gateway from the proxy"},
+	{status: 500, body: `{"error":{"message":"no code"}}`, code: "Internal Server Error",
+		message: `{"error":{"message":"no code"}}`},
+	{status: 503, body: "", code: "Service Unavailable"},
+}
+
+// answer is a response with status and body, as the transport gives it.
+func answer(status int, body string) *http.Response {
+	return &http.Response{StatusCode: status, Body: io.NopCloser(strings.NewReader(body))}
+}
+
+func TestDecodeError(t *testing.T) {
+	for _, tc := range errorBodies {
+		t.Run(tc.body, func(t *testing.T) {
+			var ce *client.Error
+			err := decodeError(answer(tc.status, tc.body))
+			if !errors.As(err, &ce) || ce.Status != tc.status || ce.Code != tc.code ||
+				ce.Message != tc.message {
+				t.Errorf("decodeError(%d, %q) = %#v, want %d %q %q",
+					tc.status, tc.body, err, tc.status, tc.code, tc.message)
+			}
+		})
+	}
+}
+
+func FuzzDecodeError(f *testing.F) {
+	for _, tc := range errorBodies {
+		f.Add(tc.status, []byte(tc.body))
+	}
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		var ce *client.Error
+		err := decodeError(answer(status, string(body)))
+		if !errors.As(err, &ce) || ce.Status != status {
+			t.Fatalf("decodeError(%d, %q) = %v: want a *client.Error with the status",
+				status, body, err)
+		}
+		if len(ce.Message) > 64<<10 {
+			t.Fatalf("message of %d bytes: want the body cut at 64 KiB", len(ce.Message))
+		}
+	})
+}
+
+// FuzzClusterStatus feeds the status renderer whatever a node might send:
+// anything that decodes must render, header first, one row per member.
+func FuzzClusterStatus(f *testing.F) {
+	f.Add([]byte(`{"leader":"n1","layout_version":3,"replicas":3,"nodes":[` +
+		`{"id":"n1","state":"active","alive":true,"leader":true,"voter":true,` +
+		`"stats":{"chunks":4,"stored_bytes":5000,"free_bytes":1073741824}},` +
+		`{"id":"n2","state":"out","error":"unreachable"}]}`))
+	f.Add([]byte(`{"nodes":[]}`))
+	f.Add([]byte(`{"nodes":[{"id":"a\nb","error":"line one\nline two"}]}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var st node.ClusterStatus
+		if json.Unmarshal(raw, &st) != nil {
+			return
+		}
+		var out bytes.Buffer
+		if err := writeClusterStatus(&out, st); err != nil {
+			t.Fatalf("render %q: %v", raw, err)
+		}
+		if !strings.HasPrefix(out.String(), "leader ") {
+			t.Fatalf("render %q: output does not start with the header:\n%s", raw, out.String())
+		}
+	})
+}
+
+func TestHumanBytes(t *testing.T) {
+	cases := []struct {
+		n    int64
+		want string
+	}{
+		{n: 0, want: "0 B"},
+		{n: 1023, want: "1023 B"},
+		{n: 1024, want: "1.0 KiB"},
+		{n: 1536, want: "1.5 KiB"},
+		{n: 5 << 20, want: "5.0 MiB"},
+		{n: 20 << 30, want: "20.0 GiB"},
+		{n: 3 << 40, want: "3.0 TiB"},
+		{n: 1 << 62, want: "4.0 EiB"},
+		{n: -5, want: "-5 B"},
+	}
+	for _, tc := range cases {
+		if got := humanBytes(tc.n); got != tc.want {
+			t.Errorf("humanBytes(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}
