@@ -106,6 +106,10 @@ const forwardRetry = 10 * time.Second
 // hook). While no leader is known, or the one known refuses because it
 // stepped down, it retries: such a command was never appended, so sending
 // it again cannot apply it twice.
+//
+// A failure after the command was sent (the leader died mid-request) is
+// not retried: the command may have been applied, and the caller learns
+// that the outcome is unknown (meta.ErrTimeout, a 503 to clients).
 func (n *Node) forward(ctx context.Context, cmd []byte) ([]byte, error) {
 	var res []byte
 	err := n.retryLeader(ctx, func(addr string) error {
@@ -113,16 +117,32 @@ func (n *Node) forward(ctx context.Context, cmd []byte) ([]byte, error) {
 		res, err = n.peers.apply(ctx, addr, cmd)
 		return err
 	})
+	if err != nil && isTransportErr(err) && !retryableLeaderErr(err) {
+		err = fmt.Errorf("%w: forward to leader: %w", meta.ErrTimeout, err)
+	}
 	return res, err
+}
+
+// isTransportErr reports whether err came from the connection rather than
+// from an answer of the peer.
+func isTransportErr(err error) bool {
+	var se *peerStatusError
+	return err != nil && !errors.As(err, &se)
 }
 
 // readIndex asks the leader for its read index (the meta store's ReadIndex
 // hook).
+//
+// Asking for a read index changes nothing, so any transport failure is
+// retried, like a refusal from a node that is no longer the leader.
 func (n *Node) readIndex(ctx context.Context) (uint64, error) {
 	var idx uint64
 	err := n.retryLeader(ctx, func(addr string) error {
 		var err error
 		idx, err = n.peers.readIndex(ctx, addr)
+		if isTransportErr(err) && ctx.Err() == nil {
+			err = fmt.Errorf("%w: %w", errNoLeader, err)
+		}
 		return err
 	})
 	return idx, err
@@ -168,7 +188,7 @@ func (n *Node) joinCluster(ctx context.Context, addrs []string) error {
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
 		var errs []error
 		for _, a := range addrs {
-			err := n.peers.join(ctx, normalizeAddr(a), n.self())
+			err := n.peers.join(ctx, normalizeAddr(a), n.joinRequest())
 			if err == nil {
 				n.log.Info("joined cluster", "through", a)
 				return nil
@@ -193,19 +213,28 @@ func normalizeAddr(a string) string {
 	return a
 }
 
-// admit adds joiner to the Raft group and to the layout. A follower passes
-// the request on to the leader.
-func (n *Node) admit(ctx context.Context, joiner placement.Node) error {
+// joinRequest asks for this node to be admitted. The node that founds a
+// cluster is active whatever auto_add says: a cluster needs one owner.
+func (n *Node) joinRequest() joinRequest {
+	founder := len(n.cfg.Cluster.Join) == 0 && len(n.knownPeers()) == 0
+	return joinRequest{Node: n.self(), AutoAdd: n.cfg.Cluster.AutoAdd || founder}
+}
+
+// admit adds a node to the Raft group and to the layout, active or
+// waiting as the request says. A follower passes the request on to the
+// leader.
+func (n *Node) admit(ctx context.Context, req joinRequest) error {
 	if !n.meta.IsLeader() {
 		return n.retryLeader(ctx, func(addr string) error {
-			return n.peers.join(ctx, addr, joiner)
+			return n.peers.join(ctx, addr, req)
 		})
 	}
-	if err := n.meta.AddMember(ctx, joiner.ID, joiner.RaftAddr); err != nil {
-		return fmt.Errorf("admit %s: %w", joiner.ID, err)
+	id := req.Node.ID
+	if err := n.meta.AddMember(ctx, id, req.Node.RaftAddr); err != nil {
+		return fmt.Errorf("admit %s: %w", id, err)
 	}
-	if _, err := n.meta.JoinNode(ctx, joiner, n.cfg.Cluster.AutoAdd); err != nil {
-		return fmt.Errorf("admit %s: layout: %w", joiner.ID, err)
+	if _, err := n.meta.JoinNode(ctx, req.Node, req.AutoAdd); err != nil {
+		return fmt.Errorf("admit %s: layout: %w", id, err)
 	}
 	return nil
 }
@@ -214,7 +243,7 @@ func (n *Node) admit(ctx context.Context, joiner placement.Node) error {
 // addresses, which may have changed since the last start, and that a new
 // cluster records its replication factor.
 func (n *Node) registerSelf(ctx context.Context) error {
-	if err := n.admit(ctx, n.self()); err != nil {
+	if err := n.admit(ctx, n.joinRequest()); err != nil {
 		return err
 	}
 	l, err := n.meta.Layout(ctx)

@@ -385,3 +385,81 @@ func TestClusterDoesNotResendStoredChunks(t *testing.T) {
 			got-before, f.Deduplicated)
 	}
 }
+
+func TestClusterAutoAddOffWaitsForOperator(t *testing.T) {
+	tc := startCluster(t, 2, nil)
+	tok := tc.nodes[0].token("alice", "read", "write")
+	admin := tc.nodes[0].token("ops", "admin")
+	late := tc.add(func(c *config.Config) { c.Cluster.AutoAdd = false }, true)
+	lateID := late.n.NodeID()
+
+	m, ok := placementNode(tc.status(0), lateID)
+	if !ok || m.State != placement.Out {
+		t.Fatalf("node joined with auto_add off: in layout %v, state %q; want out", ok, m.State)
+	}
+	// It serves requests, but owns nothing: chunks go to the other two.
+	data := randomBytes(77, 50_000)
+	f := late.upload(tok, "ticket", "T-1", "a", data)
+	h, _ := chunk.ParseHash(f.FileHash)
+	tc.rebalance(0, 1, 2)
+	if late.n.Chunks().Has(h) {
+		t.Error("a waiting node holds a chunk after rebalancing")
+	}
+
+	if code, _ := tc.nodes[1].status("POST", "/v1/admin/nodes/"+lateID+"/add", admin, nil, nil); code != 204 {
+		t.Fatalf("add: %d", code)
+	}
+	tc.rebalance(0, 1, 2)
+	if !late.n.Chunks().Has(h) {
+		t.Error("after add, the node does not hold the chunk that 3 replicas on 3 nodes put on it")
+	}
+	if got := late.download(tok, f.ID); !bytes.Equal(got, data) {
+		t.Error("download through the added node differs")
+	}
+}
+
+func TestClusterServesDuringMoves(t *testing.T) {
+	tc := startCluster(t, 3, nil)
+	tok := tc.nodes[0].token("alice", "read", "write")
+	want := map[string][]byte{}
+	for i := range 20 {
+		data := randomBytes(uint64(500+i), 200_000)
+		want[tc.nodes[i%3].upload(tok, "ticket", "T-1", "f", data).ID] = data
+	}
+	tc.add(nil, true)
+
+	// Rebalance in the background while clients upload and download.
+	stop := make(chan struct{})
+	moved := make(chan struct{})
+	go func() {
+		defer close(moved)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for i := range 4 {
+				tc.nodes[i].n.Rebalance(context.Background())
+			}
+		}
+	}()
+	for i := range 12 {
+		data := randomBytes(uint64(600+i), 150_000)
+		want[tc.nodes[(i+1)%4].upload(tok, "ticket", "T-2", "g", data).ID] = data
+		for id, d := range want {
+			if got := tc.nodes[i%4].download(tok, id); !bytes.Equal(got, d) {
+				t.Fatalf("download of %s through node %d differs during moves", id, i%4)
+			}
+			break
+		}
+	}
+	close(stop)
+	<-moved
+	tc.rebalance(0, 1, 2, 3)
+	for id, d := range want {
+		if got := tc.nodes[3].download(tok, id); !bytes.Equal(got, d) {
+			t.Fatalf("reference %s differs after the moves", id)
+		}
+	}
+}

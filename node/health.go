@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,9 +22,21 @@ func (n *Node) Health(ctx context.Context) []api.Check {
 	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
 	defer cancel()
 	return []api.Check{
+		timed("startup", n.startupDone),
 		timed("metadata", func() error { return n.meta.Health(ctx) }),
 		timed("storage_primary", n.probeDisk),
 	}
+}
+
+// errStarting: the node serves its API (peers need it while it joins) but
+// has not finished joining, registering and starting gossip.
+var errStarting = errors.New("node is starting")
+
+func (n *Node) startupDone() error {
+	if !n.ready.Load() {
+		return errStarting
+	}
+	return nil
 }
 
 func timed(name string, check func() error) api.Check {

@@ -187,12 +187,13 @@ func (n *Node) serveReadIndex(ctx *fasthttp.RequestCtx) {
 
 // metaFail answers a failed metadata call with 503 and the sentinel name.
 func metaFail(ctx *fasthttp.RequestCtx, err error) {
-	ctx.Response.Header.Set(headerMetaErr, metaErrorName(err))
 	status := fasthttp.StatusServiceUnavailable
 	if errors.Is(err, meta.ErrInvalid) || errors.Is(err, meta.ErrNotFound) {
 		status = fasthttp.StatusConflict
 	}
+	// Error resets the response, headers included: set the name after.
 	ctx.Error(err.Error(), status)
+	ctx.Response.Header.Set(headerMetaErr, metaErrorName(err))
 }
 
 // serveJoin adds a node to the cluster. On a follower it forwards the
@@ -202,12 +203,12 @@ func (n *Node) serveJoin(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	var joiner placement.Node
-	if err := json.Unmarshal(body, &joiner); err != nil || joiner.ID == "" || joiner.RaftAddr == "" {
+	var req joinRequest
+	if err := json.Unmarshal(body, &req); err != nil || req.Node.ID == "" || req.Node.RaftAddr == "" {
 		ctx.Error("join: body must be a node with id and raft_addr", fasthttp.StatusBadRequest)
 		return
 	}
-	if err := n.admit(ctx, joiner); err != nil {
+	if err := n.admit(ctx, req); err != nil {
 		metaFail(ctx, err)
 		return
 	}

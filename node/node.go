@@ -63,6 +63,7 @@ type Node struct {
 	inflight    sync.WaitGroup // chunk copies still sending after their quorum
 	copySlots   sync.Map       // placement.NodeID -> *atomic.Int32: copies in flight to it
 	pass        atomic.Pointer[lastPass]
+	ready       atomic.Bool // Start finished: /health reports healthy from then on
 	serveErr    chan error
 }
 
@@ -134,6 +135,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return err
 	}
 	n.startWorkers()
+	n.ready.Store(true)
 	n.log.Info("node started", "addr", n.addr, "data", n.dataDir, "version", Version,
 		"raft", n.raftAddr, "gossip", n.gossipAddr)
 	return nil

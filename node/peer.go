@@ -244,9 +244,17 @@ func (p *peers) readIndex(ctx context.Context, base string) (uint64, error) {
 	return binary.BigEndian.Uint64(b[:]), nil
 }
 
-// join asks the member at base to add self to the cluster.
-func (p *peers) join(ctx context.Context, base string, self placement.Node) error {
-	body, _ := json.Marshal(self)
+// joinRequest is the body of a join: the node, and whether it enters the
+// layout as active at once (its own cluster.auto_add) or waits, out, for
+// an operator.
+type joinRequest struct {
+	Node    placement.Node `json:"node"`
+	AutoAdd bool           `json:"auto_add"`
+}
+
+// join asks the member at base to admit a node to the cluster.
+func (p *peers) join(ctx context.Context, base string, req joinRequest) error {
+	body, _ := json.Marshal(req)
 	resp, err := p.do(ctx, http.MethodPost, base, pathJoin, body, nil)
 	if err != nil {
 		return fmt.Errorf("join through %s: %w", base, metaError(err))

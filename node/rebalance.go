@@ -57,6 +57,12 @@ type lastPass struct {
 // marks itself out. Tests call it directly; the node runs it in the
 // background.
 func (n *Node) Rebalance(ctx context.Context) {
+	// Act on the newest committed layout, not on whatever the layout
+	// callback delivered last: an operator's change must take effect in
+	// the next pass.
+	if l, err := n.meta.Layout(ctx); err == nil {
+		n.setView(l)
+	}
 	v := n.currentView()
 	if v.ring.Nodes() == 0 {
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/helixtrack/attachments/api"
@@ -178,19 +179,30 @@ func (n *Node) touchAll(ctx context.Context, hs []chunk.Hash) error {
 			byNode[id] = append(byNode[id], h)
 		}
 	}
+	// Owners are asked in parallel, so one slow or paused owner costs one
+	// timeout, not one per owner.
 	held := make(map[chunk.Hash]bool, len(hs))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	for id, list := range byNode {
-		bits, err := n.touchOn(ctx, v, id, list)
-		if err != nil {
-			n.log.Warn("touch chunks on peer failed", "peer", id, "err", err)
-			continue
-		}
-		for i, ok := range bits {
-			if ok {
-				held[list[i]] = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bits, err := n.touchOn(ctx, v, id, list)
+			if err != nil {
+				n.log.Warn("touch chunks on peer failed", "peer", id, "err", err)
+				return
 			}
-		}
+			mu.Lock()
+			defer mu.Unlock()
+			for i, ok := range bits {
+				if ok {
+					held[list[i]] = true
+				}
+			}
+		}()
 	}
+	wg.Wait()
 	for _, h := range hs {
 		if !held[h] {
 			return fmt.Errorf("touch %s: %w", h, errChunkGone)

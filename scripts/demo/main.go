@@ -9,6 +9,10 @@
 // nodes, uploading through one and downloading through another. With
 // -kill-pid it sends SIGKILL to that process once half the files are
 // uploaded, and from then on skips the URL given by -kill-url.
+//
+// With -free-ports N it only prints N distinct ports free on 127.0.0.1
+// (each bound with port 0 by the kernel, then released), which
+// scripts/demo.sh writes into the nodes' configuration files.
 package main
 
 import (
@@ -20,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -41,9 +46,18 @@ func main() {
 		workers  = flag.Int("workers", 8, "concurrent requests")
 		killPID  = flag.Int("kill-pid", 0, "SIGKILL this process halfway through the first pass")
 		killURL  = flag.String("kill-url", "", "URL of the killed node, not used after the kill")
-		dataDirs = flag.String("data", "", "data directories of the nodes, comma separated, for bytes on disk")
+		dataDirs = flag.String("data", "",
+			"data directories of the nodes, comma separated and in -url order, for bytes on disk")
+		free = flag.Int("free-ports", 0, "print this many free loopback ports, one a line, and exit")
 	)
 	flag.Parse()
+	if *free > 0 {
+		if err := printFreePorts(*free); err != nil {
+			fmt.Fprintln(os.Stderr, "demo:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *src == "" || *token == "" {
 		fmt.Fprintln(os.Stderr, "demo: -src and -token are required")
 		os.Exit(2)
@@ -119,16 +133,19 @@ func listTree(root string) ([]*entry, int64, error) {
 	return files, total, err
 }
 
-// live returns the clients still usable: all but the killed node's.
-func (d *demo) live() []*client.Client {
-	var out []*client.Client
+// live returns the clients still usable, all but the killed node's, and
+// their URLs. Until the kill is recorded the killed node's client is
+// still among them.
+func (d *demo) live() ([]*client.Client, []string) {
+	var cs []*client.Client
+	var urls []string
 	for i, c := range d.clients {
 		if d.killed.Load() && d.urls[i] == d.killURL {
 			continue
 		}
-		out = append(out, c)
+		cs, urls = append(cs, c), append(urls, d.urls[i])
 	}
-	return out
+	return cs, urls
 }
 
 // parallel runs fn for every index with d.workers goroutines and returns
@@ -170,15 +187,12 @@ func (d *demo) upload(files []*entry, pass int) error {
 			return err
 		}
 		defer f.Close()
-		cs := d.live()
-		c := cs[i%len(cs)]
-		up := client.Upload{EntityType: "demo", EntityID: "pass-" + strconv.Itoa(pass+1),
-			Filename: filepath.Base(e.path), Body: f}
-		ref, err := retry(func() (client.File, error) {
+		ref, err := d.retry(i, func(c *client.Client) (client.File, error) {
 			if _, err := f.Seek(0, io.SeekStart); err != nil {
 				return client.File{}, err
 			}
-			return c.Put(context.Background(), up)
+			return c.Put(context.Background(), client.Upload{EntityType: "demo",
+				EntityID: "pass-" + strconv.Itoa(pass+1), Filename: filepath.Base(e.path), Body: f})
 		})
 		if err != nil {
 			return fmt.Errorf("upload %s: %w", e.path, err)
@@ -188,17 +202,21 @@ func (d *demo) upload(files []*entry, pass int) error {
 	})
 }
 
-// retry repeats an operation that failed with a retryable answer (503, or a
-// connection refused while a killed node's clients move on) a few times.
-func retry(op func() (client.File, error)) (client.File, error) {
+// retry runs op through a live node, picked by i, and repeats it a few
+// times when the answer may change: a 503, or any failure of a request
+// that went to the node killed meanwhile (it may have died mid-request;
+// the next attempt goes to a live node). Other errors end it at once.
+func (d *demo) retry(i int, op func(c *client.Client) (client.File, error)) (client.File, error) {
 	var err error
 	for attempt := range 5 {
+		cs, urls := d.live()
 		var f client.File
-		if f, err = op(); err == nil {
+		if f, err = op(cs[i%len(cs)]); err == nil {
 			return f, nil
 		}
 		var ce *client.Error
-		if errors.As(err, &ce) && ce.Status != http.StatusServiceUnavailable {
+		unavailable := errors.As(err, &ce) && ce.Status == http.StatusServiceUnavailable
+		if !unavailable && !(d.killed.Load() && urls[i%len(urls)] == d.killURL) {
 			return f, err
 		}
 		time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
@@ -206,10 +224,15 @@ func retry(op func() (client.File, error)) (client.File, error) {
 	return client.File{}, err
 }
 
+// kill marks the node killed, so no new request goes to it, then sends
+// SIGKILL. Marking first means a request that fails because of the kill
+// always finds it recorded and is retried elsewhere.
 func (d *demo) kill() {
 	fmt.Printf("killing pid %d (%s) with SIGKILL halfway through pass 1\n", d.killPID, d.killURL)
-	syscall.Kill(d.killPID, syscall.SIGKILL)
 	d.killed.Store(true)
+	if err := syscall.Kill(d.killPID, syscall.SIGKILL); err != nil {
+		fmt.Fprintln(os.Stderr, "demo: kill:", err)
+	}
 }
 
 // verify downloads both references of every file, each through a different
@@ -222,7 +245,7 @@ func (d *demo) verify(files []*entry) error {
 		if err != nil {
 			return err
 		}
-		cs := d.live()
+		cs, _ := d.live()
 		for pass, id := range e.ids {
 			c := cs[(i+pass+1)%len(cs)]
 			var buf bytes.Buffer
@@ -238,30 +261,50 @@ func (d *demo) verify(files []*entry) error {
 }
 
 // report prints the dedup figures from the first live node's metrics and
-// the bytes on disk of the data directories.
+// the bytes on disk of every data directory, split into chunk packs and
+// metadata.
 func (d *demo) report(files int, logical int64, dataDirs string) error {
 	m, err := d.metrics()
 	if err != nil {
 		return err
 	}
-	var disk int64
-	for _, dir := range strings.Split(dataDirs, ",") {
-		if dir != "" {
-			disk += diskBytes(dir)
-		}
-	}
 	stored := int64(m["attachments_stored_bytes"])
 	refLogical := int64(m["attachments_logical_bytes"])
-	fmt.Printf("files:          %d (uploaded twice: %d references)\n", files, int64(m["attachments_ref_count"]))
-	fmt.Printf("logical bytes:  %d (tree %d, twice)\n", refLogical, logical)
-	fmt.Printf("stored bytes:   %d (distinct chunks)\n", stored)
-	if disk > 0 {
-		fmt.Printf("bytes on disk:  %d (all data directories, metadata included)\n", disk)
+	refs := int64(m["attachments_ref_count"])
+	fmt.Printf("files:          %d (uploaded twice: %d references)\n", files, refs)
+	if extra := refs - 2*int64(files); extra > 0 && d.killed.Load() {
+		fmt.Printf("                (%d more than twice the files: uploads whose answer "+
+			"the kill cut off had committed, and their retry added a reference)\n", extra)
 	}
+	fmt.Printf("logical bytes:  %d (tree %d, twice)\n", refLogical, logical)
+	fmt.Printf("stored bytes:   %d (distinct chunks, counted once)\n", stored)
 	if stored > 0 {
 		fmt.Printf("dedup ratio:    %.2f (logical / stored)\n", float64(refLogical)/float64(stored))
 	}
+	var dirs []string
+	for _, dir := range strings.Split(dataDirs, ",") {
+		if dir != "" {
+			dirs = append(dirs, dir)
+		}
+	}
+	if len(dirs) > 0 {
+		printDisk(dirs, stored, d.killedDir(dirs))
+	}
 	return nil
+}
+
+// killedDir returns the data directory of the killed node, when dirs
+// lists one per URL in the same order, else "".
+func (d *demo) killedDir(dirs []string) string {
+	if !d.killed.Load() || len(dirs) != len(d.urls) {
+		return ""
+	}
+	for i, u := range d.urls {
+		if u == d.killURL {
+			return dirs[i]
+		}
+	}
+	return ""
 }
 
 // metrics fetches and parses the plain (unlabelled) gauges of /metrics.
@@ -291,19 +334,24 @@ func (d *demo) metrics() (map[string]float64, error) {
 	return nil, fmt.Errorf("metrics: no node answered")
 }
 
-// diskBytes sums the allocated blocks of every file under dir.
-func diskBytes(dir string) int64 {
-	var total int64
-	filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
-		if err != nil || de.IsDir() {
-			return nil
+// printFreePorts prints n distinct ports the kernel handed out for
+// 127.0.0.1:0, holding each until all are chosen so none repeats. The gossip
+// port of a node also needs UDP; a clash there shows as a node that fails
+// to start, with the reason in its log.
+func printFreePorts(n int) error {
+	var held []net.Listener
+	defer func() {
+		for _, ln := range held {
+			ln.Close()
 		}
-		if info, err := de.Info(); err == nil {
-			if st, ok := info.Sys().(*syscall.Stat_t); ok {
-				total += st.Blocks * 512
-			}
+	}()
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("free ports: %w", err)
 		}
-		return nil
-	})
-	return total
+		held = append(held, ln)
+		fmt.Println(ln.Addr().(*net.TCPAddr).Port)
+	}
+	return nil
 }
