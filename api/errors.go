@@ -15,6 +15,11 @@ import (
 // of the content. The answer is 416 with the content's size.
 var ErrRangeNotSatisfiable = errors.New("range not satisfiable")
 
+// ErrBadRequest: an argument the client sent is malformed, e.g. a list
+// cursor that no listing issued. A backend wraps it (or uses PublicError)
+// when it is the one that finds out.
+var ErrBadRequest = errBadRequest
+
 // Errors of the HTTP layer itself. They never leave the package; they only
 // select a row of errorTable.
 var (

@@ -60,6 +60,10 @@ func (n *Node) setView(l placement.Layout) {
 	}
 	n.log.Info("layout applied", "version", l.Version, "nodes", len(l.Nodes),
 		"replicas", l.EffectiveReplicas())
+	if _, ok := l.Node(placement.NodeID(n.id)); !ok && l.Version > 0 && n.ready.Load() {
+		n.log.Warn("this node was removed from the cluster layout; stop it, " +
+			"or clear its data directory to join again as a new node")
+	}
 	n.kickRebalance()
 }
 

@@ -463,3 +463,59 @@ func TestClusterServesDuringMoves(t *testing.T) {
 		}
 	}
 }
+
+func TestDrainOfLastActiveNodeRefused(t *testing.T) {
+	tn := newNode(t)
+	admin := tn.token("ops", "admin")
+	code, ecode := tn.status("POST", "/v1/admin/nodes/"+tn.n.NodeID()+"/drain", admin, nil, nil)
+	if code != 409 || ecode != "conflict" {
+		t.Errorf("drain of the only node: %d %q, want 409 conflict", code, ecode)
+	}
+	tn.upload(tn.token("a", "write"), "ticket", "T-1", "a", []byte("still writable\n"))
+}
+
+func TestClusterRemovesItsLeader(t *testing.T) {
+	tc := startCluster(t, 3, nil)
+	tok := tc.nodes[0].token("alice", "read", "write")
+	admin := tc.nodes[0].token("ops", "admin")
+	data := randomBytes(91, 100_000)
+	f := tc.nodes[1].upload(tok, "ticket", "T-1", "a", data)
+
+	leaderID := tc.status(0).Leader
+	li := -1
+	for i, tn := range tc.nodes {
+		if tn.n.NodeID() == leaderID {
+			li = i
+		}
+	}
+	leader := tc.nodes[li]
+	if code, _ := leader.status("POST", "/v1/admin/nodes/"+leaderID+"/drain", admin, nil, nil); code != 204 {
+		t.Fatalf("drain the leader: %d", code)
+	}
+	waitFor(t, func() bool {
+		for _, tn := range tc.nodes {
+			tn.n.Rebalance(context.Background())
+		}
+		m, _ := placementNode(tc.status(li), leaderID)
+		return m.State == placement.Out
+	}, "the drained leader is out")
+	// Through the leader itself: it must leave the layout and then Raft.
+	if code, ecode := leader.status("POST", "/v1/admin/nodes/"+leaderID+"/remove", admin, nil, nil); code != 204 {
+		t.Fatalf("remove the leader through itself: %d %q", code, ecode)
+	}
+	leader.n.Close()
+	var other *testNode
+	for i, tn := range tc.nodes {
+		if i != li {
+			other = tn
+		}
+	}
+	waitFor(t, func() bool {
+		st, err := other.n.ClusterStatus(context.Background())
+		return err == nil && len(st.(node.ClusterStatus).Nodes) == 2 && st.(node.ClusterStatus).Leader != leaderID
+	}, "two nodes remain with a new leader")
+	if got := other.download(tok, f.ID); !bytes.Equal(got, data) {
+		t.Fatal("reference lost when its cluster removed the leader")
+	}
+	other.upload(tok, "ticket", "T-2", "b", []byte("after the leader left\n"))
+}

@@ -65,7 +65,7 @@ func (n *Node) cutChunks(ck *chunk.Chunker, in *ingestion) (meta.File, error) {
 		if f.Size == 0 {
 			f.MIME = mimetype.Detect(data[:min(len(data), sniffLen)]).String()
 			if !n.mimeAllowed(f.MIME) {
-				return f, fmt.Errorf("ingest: %s: %w", f.MIME, api.ErrMediaType)
+				return f, api.PublicError(api.ErrMediaType, "content type %s is not allowed", f.MIME)
 			}
 		}
 		fileHash.Write(data)

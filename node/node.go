@@ -136,6 +136,10 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	}
 	n.startWorkers()
 	n.ready.Store(true)
+	if n.cfg.Security.JWTSecret == config.DevelopmentJWTSecret {
+		n.log.Warn("serving with the public development JWT secret: anyone can mint " +
+			"tokens for this node; set security.jwt_secret")
+	}
 	n.log.Info("node started", "addr", n.addr, "data", n.dataDir, "version", Version,
 		"raft", n.raftAddr, "gossip", n.gossipAddr)
 	return nil

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -21,6 +22,9 @@ func (n *Node) Reference(ctx context.Context, id meta.RefID) (api.Item, error) {
 // List implements api.Backend.
 func (n *Node) List(ctx context.Context, typ, id, cursor string, limit int) ([]api.Item, string, error) {
 	refs, files, next, err := n.meta.ListEntityFiles(ctx, typ, id, cursor, limit)
+	if errors.Is(err, meta.ErrInvalid) {
+		return nil, "", api.PublicError(api.ErrBadRequest, "cursor %q was not issued by a listing", cursor)
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("list %s/%s: %w", typ, id, mapMetaErr(err))
 	}

@@ -142,7 +142,7 @@ func (n *Node) NodeAction(ctx context.Context, id, action string) error {
 	case "add":
 		_, err = n.meta.SetNodeState(ctx, nid, placement.Active)
 	case "drain":
-		_, err = n.meta.SetNodeState(ctx, nid, placement.Draining)
+		err = n.drainNode(ctx, nid)
 	case "remove":
 		err = n.removeNode(ctx, nid)
 	default:
@@ -152,6 +152,26 @@ func (n *Node) NodeAction(ctx context.Context, id, action string) error {
 		return api.PublicError(api.ErrConflict, "node %s %s: %v", id, action, err)
 	}
 	return mapMetaErr(err)
+}
+
+// drainNode starts moving everything off node id. It is refused when id
+// is the last active node: nothing could take its chunks, and every
+// upload would fail until an operator added a node back.
+func (n *Node) drainNode(ctx context.Context, id placement.NodeID) error {
+	l, err := n.meta.Layout(ctx)
+	if err != nil {
+		return err
+	}
+	m, ok := l.Node(id)
+	if !ok {
+		return fmt.Errorf("node %s: %w", id, meta.ErrNotFound)
+	}
+	if active := l.Active(); m.State == placement.Active && len(active) == 1 {
+		return api.PublicError(api.ErrConflict,
+			"node %s is the only active node; add another before draining it", id)
+	}
+	_, err = n.meta.SetNodeState(ctx, id, placement.Draining)
+	return err
 }
 
 // removeNode forgets a node that is out: the layout drops it, and Raft
@@ -185,13 +205,16 @@ func (n *Node) removeNode(ctx context.Context, id placement.NodeID) error {
 	return n.forgetNode(ctx, id)
 }
 
-// forgetNode removes id from the Raft group and the layout; leader only.
+// forgetNode removes id from the layout and then from the Raft group;
+// leader only. The layout goes first because a leader removing itself
+// stops leading once its removal from Raft commits, and could not commit
+// the layout change after that.
 func (n *Node) forgetNode(ctx context.Context, id placement.NodeID) error {
-	if err := n.meta.RemoveMember(ctx, id); err != nil {
-		return fmt.Errorf("remove %s from raft: %w", id, err)
-	}
 	if _, err := n.meta.RemoveNode(ctx, id); err != nil {
 		return fmt.Errorf("remove %s from layout: %w", id, err)
+	}
+	if err := n.meta.RemoveMember(ctx, id); err != nil {
+		return fmt.Errorf("remove %s from raft: %w", id, err)
 	}
 	n.log.Info("node removed", "peer", id)
 	return nil

@@ -144,6 +144,12 @@ func TestListEntityPages(t *testing.T) {
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("listed %v, want oldest first %v", got, want)
 	}
+	for _, bad := range []string{"zzz", "c", "c-1"} {
+		code, ecode := tn.status("GET", "/v1/entities/ticket/T-42/files?cursor="+bad, tok, nil, nil)
+		if code != 400 || ecode != "bad_request" {
+			t.Errorf("cursor %q: %d %q, want 400 bad_request", bad, code, ecode)
+		}
+	}
 }
 
 func TestDeleteThenCollect(t *testing.T) {
