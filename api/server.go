@@ -42,14 +42,16 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is reported by /health.
 	Version string
-	// ReadTimeout bounds reading one whole request, body included, so it
-	// must leave room for the largest upload on the slowest client. Zero
-	// means no limit. WriteTimeout bounds writing one response, streamed
-	// downloads included. IdleTimeout bounds waiting for the next request
-	// on a kept-alive connection (zero: ReadTimeout).
-	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
-	// Internal serves every path under /internal/ (node-to-node traffic),
-	// with no authentication by this package: the handler does its own.
+	// ReadTimeout bounds reading one request's headers, and the whole of a
+	// request without a body; BodyTimeout, when set, replaces it from the
+	// end of the headers for POST and PUT, so it must leave room for the
+	// largest upload on the slowest client. Zero means no limit.
+	// WriteTimeout bounds writing one response, streamed downloads
+	// included. IdleTimeout bounds waiting for the next request on a
+	// kept-alive connection (zero: ReadTimeout).
+	ReadTimeout, BodyTimeout, WriteTimeout, IdleTimeout time.Duration
+	// Internal serves every path under /internal/ (node-to-node traffic)
+	// once the caller has shown a token with the admin permission.
 	// Nil: those paths answer 404.
 	Internal fasthttp.RequestHandler
 }
@@ -149,9 +151,23 @@ func (s *Server) newFastHTTP(o Options) *fasthttp.Server {
 		NoDefaultServerHeader:        true,
 		CloseOnShutdown:              true,
 		ReadTimeout:                  o.ReadTimeout,
+		HeaderReceived:               bodyTimeout(o.BodyTimeout),
 		WriteTimeout:                 o.WriteTimeout,
 		IdleTimeout:                  o.IdleTimeout,
 		Logger:                       fasthttpLogger{log: s.log},
+	}
+}
+
+// bodyTimeout gives requests that carry a body (POST, PUT) their own read
+// deadline, counted from the end of the headers, so ReadTimeout can stay
+// short for headers without cutting off large uploads. Zero keeps
+// ReadTimeout for everything.
+func bodyTimeout(d time.Duration) func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+	return func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+		if d > 0 && (h.IsPost() || h.IsPut()) {
+			return fasthttp.RequestConfig{ReadTimeout: d}
+		}
+		return fasthttp.RequestConfig{}
 	}
 }
 

@@ -91,7 +91,7 @@ func startCluster(t *testing.T, n int, hooks func(i int) bool) *cluster {
 		if hooks(i) {
 			cfg.Forward, cfg.ReadIndex = c.forward, c.readIndex
 		}
-		s, err := open(cfg, options{transport: tr, tune: fastRaft})
+		s, err := open(cfg, options{transport: tr, tune: clusterRaft})
 		if err != nil {
 			t.Fatalf("open node %d: %v", i+1, err)
 		}

@@ -23,6 +23,16 @@ func fastRaft(c *raft.Config) {
 	c.CommitTimeout = 5 * time.Millisecond
 }
 
+// clusterRaft is fastRaft for several voters: loose enough that a busy
+// machine (2 cores running -race) does not lose leadership to a missed
+// heartbeat mid-test, tight enough to elect in well under a second.
+func clusterRaft(c *raft.Config) {
+	c.HeartbeatTimeout = 400 * time.Millisecond
+	c.ElectionTimeout = 400 * time.Millisecond
+	c.LeaderLeaseTimeout = 200 * time.Millisecond
+	c.CommitTimeout = 5 * time.Millisecond
+}
+
 func testCtx(t testing.TB) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

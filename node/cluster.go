@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 	"time"
 
@@ -275,11 +274,4 @@ func (n *Node) knownPeers() []string {
 		}
 	}
 	return out
-}
-
-// portOf returns the port of a "host:port" address.
-func portOf(addr string) int {
-	_, p, _ := net.SplitHostPort(addr)
-	v, _ := strconv.Atoi(p)
-	return v
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/helixtrack/attachments/api"
 	"github.com/helixtrack/attachments/chunk"
@@ -27,6 +28,11 @@ func (n *Node) Commit(ctx context.Context, f meta.File, tmpl meta.Reference) (ap
 	}
 	ref := n.newReference(tmpl, f.Hash)
 	res, err := n.meta.CreateReference(ctx, ref, f)
+	if errors.Is(err, meta.ErrTimeout) {
+		if it, ok := n.settle(ctx, ref.ID); ok {
+			return it, nil
+		}
+	}
 	if err != nil {
 		return api.Item{}, fmt.Errorf("commit %s: %w", f.Hash, mapMetaErr(err))
 	}
@@ -47,6 +53,12 @@ func (n *Node) Attach(ctx context.Context, h chunk.Hash, tmpl meta.Reference, ad
 	}
 	ref := n.newReference(tmpl, h)
 	f, err := n.meta.AttachReference(ctx, ref)
+	if errors.Is(err, meta.ErrTimeout) {
+		if it, ok := n.settle(ctx, ref.ID); ok {
+			it.Deduplicated = true
+			return it, nil
+		}
+	}
 	if err != nil {
 		return api.Item{}, fmt.Errorf("attach %s: %w", h, mapMetaErr(err))
 	}
@@ -55,6 +67,43 @@ func (n *Node) Attach(ctx context.Context, h chunk.Hash, tmpl meta.Reference, ad
 		return api.Item{}, fmt.Errorf("attach %s: read back: %w", h, mapMetaErr(err))
 	}
 	return api.Item{Ref: ref, File: f, Deduplicated: true}, nil
+}
+
+// settleTimeout bounds how long a gateway looks for the outcome of a
+// commit that ended without an answer, e.g. because the leader died while
+// it handled the command. It covers an election and a few reads.
+const settleTimeout = 10 * time.Second
+
+// settle finds out whether the reference id, whose commit ended with an
+// unknown outcome, was committed after all. The gateway drew the id, so
+// reading it back is a test no other request can confuse. It reads until
+// the reference shows up, or three linearizable reads in a row say it
+// does not exist, or settleTimeout passes. Found, the client is told of
+// its success rather than retrying and creating a second reference; not
+// found, the 503 stands. A command still in flight in a leader that has
+// not stepped down could in principle commit after the last read; the
+// reads are spaced so that any such leader has lost its lease by then.
+func (n *Node) settle(ctx context.Context, id meta.RefID) (api.Item, bool) {
+	deadline := time.Now().Add(settleTimeout)
+	misses := 0
+	for time.Now().Before(deadline) {
+		ref, f, err := n.meta.ReferenceFile(ctx, id)
+		switch {
+		case err == nil:
+			n.log.Info("commit with unknown outcome had succeeded", "ref", id)
+			return api.Item{Ref: ref, File: f}, true
+		case errors.Is(err, meta.ErrNotFound):
+			if misses++; misses == 3 {
+				return api.Item{}, false
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return api.Item{}, false
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return api.Item{}, false
 }
 
 // manifestHashes lists the distinct chunks of a manifest.

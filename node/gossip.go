@@ -45,12 +45,21 @@ func (n *Node) startMembership() error {
 	host, portStr, _ := net.SplitHostPort(n.gossipAddr)
 	port, _ := strconv.Atoi(portStr)
 	m := &membership{log: n.root.With("component", "gossip"), down: map[placement.NodeID]time.Time{}}
+	// memberlist takes IP addresses only; the config allows host names.
+	bindIP, err := resolveIP(n.cfg.Service.Bind)
+	if err != nil {
+		return fmt.Errorf("start: gossip bind: %w", err)
+	}
+	advertiseIP, err := resolveIP(host)
+	if err != nil {
+		return fmt.Errorf("start: gossip advertise: %w", err)
+	}
 
 	c := memberlist.DefaultLANConfig()
 	c.Name = n.id
-	c.BindAddr = n.cfg.Service.Bind
+	c.BindAddr = bindIP
 	c.BindPort = port
-	c.AdvertiseAddr = host
+	c.AdvertiseAddr = advertiseIP
 	c.AdvertisePort = port
 	c.ProbeInterval = gossipProbeInterval
 	c.ProbeTimeout = gossipProbeTimeout
@@ -65,6 +74,27 @@ func (n *Node) startMembership() error {
 	n.members = m
 	n.gossipJoin()
 	return nil
+}
+
+// resolveIP returns host if it is an IP address, else the first address
+// it resolves to, IPv4 preferred.
+func resolveIP(host string) (string, error) {
+	if net.ParseIP(host) != nil {
+		return host, nil
+	}
+	ips, err := net.LookupIP(host)
+	if err != nil {
+		return "", fmt.Errorf("resolve %q: %w", host, err)
+	}
+	for _, ip := range ips {
+		if ip.To4() != nil {
+			return ip.String(), nil
+		}
+	}
+	if len(ips) == 0 {
+		return "", fmt.Errorf("resolve %q: no addresses", host)
+	}
+	return ips[0].String(), nil
 }
 
 // gossipJoin contacts the gossip address of every layout member that

@@ -29,6 +29,17 @@ var Version = "0.1.0-dev"
 // from the range also get distinct Raft ports.
 const raftPortOffset = 1000
 
+// Connection timeouts of the API. Headers and bodiless requests must
+// arrive within headerTimeout, so a client that trickles them cannot hold
+// a connection; a body (an upload, a chunk from a peer) and a response (a
+// download) get transferTimeout, long enough for a large file on a slow
+// link; an idle keep-alive connection is closed after idleTimeout.
+const (
+	headerTimeout   = 30 * time.Second
+	transferTimeout = time.Hour
+	idleTimeout     = 2 * time.Minute
+)
+
 // Node is one running member. Create it with New, then Start; Close stops
 // it. Its methods implement api.Backend and are safe for concurrent use.
 type Node struct {
@@ -64,6 +75,8 @@ type Node struct {
 	copySlots   sync.Map       // placement.NodeID -> *atomic.Int32: copies in flight to it
 	pass        atomic.Pointer[lastPass]
 	ready       atomic.Bool // Start finished: /health reports healthy from then on
+	closing     atomic.Bool // Close began: the API stopping is expected
+	failed      chan error  // the API stopped serving on its own; buffered, one value
 	serveErr    chan error
 }
 
@@ -250,10 +263,26 @@ func (n *Node) startServer() {
 		Logger:         n.root,
 		Version:        Version,
 		Internal:       n.serveInternal,
+		ReadTimeout:    headerTimeout,
+		BodyTimeout:    transferTimeout,
+		WriteTimeout:   transferTimeout,
+		IdleTimeout:    idleTimeout,
 	})
 	n.serveErr = make(chan error, 1)
-	go func() { n.serveErr <- n.server.Serve(n.ln) }()
+	n.failed = make(chan error, 1)
+	go func() {
+		err := n.server.Serve(&retryListener{Listener: n.ln, log: n.log})
+		if !n.closing.Load() {
+			n.log.Error("api stopped serving", "err", err)
+			n.failed <- fmt.Errorf("api stopped serving: %w", err)
+		}
+		n.serveErr <- err
+	}()
 }
+
+// Failed delivers an error if the API stops serving while the node is not
+// being closed; the process should then exit and be restarted.
+func (n *Node) Failed() <-chan error { return n.failed }
 
 // Addr returns the base URL of the API, e.g. "http://127.0.0.1:8090".
 func (n *Node) Addr() string { return n.addr }
@@ -270,6 +299,7 @@ func (n *Node) Chunks() *chunk.Store { return n.chunks }
 // Close stops serving, stops the workers and closes the stores. It is safe
 // to call on a node that did not start completely.
 func (n *Node) Close() error {
+	n.closing.Store(true)
 	var errs []error
 	if n.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

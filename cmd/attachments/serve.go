@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -123,13 +124,23 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		"data", cfg.PrimaryPath(),
 		"environment", cfg.Service.Environment)
 
-	<-ctx.Done()
+	var failed error
+	select {
+	case <-ctx.Done():
+	case failed = <-n.Failed():
+		// The API stopped serving by itself: exit non-zero so a supervisor
+		// restarts the node rather than leaving a member that gossips as
+		// alive but answers nobody.
+	}
 	// From here on a second signal gets the default action and ends the
 	// process, for an operator whose graceful stop hangs.
 	stop()
-	logger.Info("shutting down", "reason", context.Cause(ctx))
+	logger.Info("shutting down", "reason", cmp.Or(failed, context.Cause(ctx)))
 	if err := n.Close(); err != nil {
 		return fmt.Errorf("serve: close: %w", err)
+	}
+	if failed != nil {
+		return fmt.Errorf("serve: %w", failed)
 	}
 	logger.Info("stopped")
 	return nil
