@@ -94,7 +94,7 @@ func (c *cutter) cut(data []byte, final bool, st *cutState) (int, bool) {
 		if st.pos >= phase.end {
 			continue
 		}
-		i, h := scanGear(data[st.pos:phase.end], st.h, phase.mask)
+		i, h := scanLanes(data[st.pos:phase.end], st.h, phase.mask)
 		if i >= 0 {
 			return st.pos + i, true
 		}
@@ -145,4 +145,99 @@ func scanGear(s []byte, h, mask uint64) (int, uint64) {
 		}
 	}
 	return -1, h
+}
+
+// laneLen is how many bytes each of the four lanes of scanLanes rolls per
+// block. Longer lanes spread the gearWindow bytes each lane re-reads to
+// start its hash over more input; shorter ones waste less work on the
+// block holding a cut. At 4 KiB the first costs 1.2% and the second a few
+// KiB per chunk.
+const laneLen = 4 << 10
+
+// scanLanes returns what scanGear returns, faster on long inputs.
+//
+// A gear hash depends only on the last gearWindow bytes, so the hash at any
+// position can be started afresh gearWindow bytes before it. scanLanes
+// cuts s into blocks of four lanes; the first lane continues h, the others
+// start from the gearWindow bytes before them, and rollLanes rolls all four
+// in step. Each lane's chain of shifts and adds then hides the latency of
+// the others, where scanGear has to spend extra instructions to break its
+// one chain. When some lane meets the mask, any earlier cut lies between
+// the first lane's position and that lane's, so scanGear finds the first
+// cut from there; the cut points are exactly those of the byte-by-byte
+// rule.
+func scanLanes(s []byte, h, mask uint64) (int, uint64) {
+	i := 0
+	for ; len(s)-i >= 4*laneLen; i += 4 * laneLen {
+		p := (*[4 * laneLen]byte)(s[i:])
+		hs := [4]uint64{h}
+		for k := laneLen - gearWindow; k < laneLen; k++ {
+			hs[1] = hs[1]<<1 + gear[p[k]]
+			hs[2] = hs[2]<<1 + gear[p[k+laneLen]]
+			hs[3] = hs[3]<<1 + gear[p[k+2*laneLen]]
+		}
+		k := rollLanes(p, &hs, mask)
+		if k == laneLen {
+			h = hs[3]
+			continue
+		}
+		// Lane 0 has rolled k+1 bytes with no cut before the last.
+		if hs[0]&mask == 0 {
+			return i + k + 1, 0
+		}
+		n, _ := scanGear(p[k+1:], hs[0], mask)
+		return i + k + 1 + n, 0
+	}
+	n, h := scanGear(s[i:], h, mask)
+	if n < 0 {
+		return -1, h
+	}
+	return i + n, 0
+}
+
+// rollLanes rolls hs[j] over p[j*laneLen:(j+1)*laneLen] for each of the
+// four lanes j, one byte of each per step, four steps per iteration. It
+// returns laneLen, or the first step after which some hash met mask; hs
+// then holds the hashes after that step.
+//
+// p is an array pointer and k steps by a constant, so the compiler proves
+// every index in bounds and the loop carries no checks.
+func rollLanes(p *[4 * laneLen]byte, hs *[4]uint64, mask uint64) int {
+	h0, h1, h2, h3 := hs[0], hs[1], hs[2], hs[3]
+	k := 0
+	for ; k < laneLen; k += 4 {
+		h0 = h0<<1 + gear[p[k]]
+		h1 = h1<<1 + gear[p[k+laneLen]]
+		h2 = h2<<1 + gear[p[k+2*laneLen]]
+		h3 = h3<<1 + gear[p[k+3*laneLen]]
+		if h0&mask == 0 || h1&mask == 0 || h2&mask == 0 || h3&mask == 0 {
+			break
+		}
+		h0 = h0<<1 + gear[p[k+1]]
+		h1 = h1<<1 + gear[p[k+1+laneLen]]
+		h2 = h2<<1 + gear[p[k+1+2*laneLen]]
+		h3 = h3<<1 + gear[p[k+1+3*laneLen]]
+		if h0&mask == 0 || h1&mask == 0 || h2&mask == 0 || h3&mask == 0 {
+			k += 1
+			break
+		}
+		h0 = h0<<1 + gear[p[k+2]]
+		h1 = h1<<1 + gear[p[k+2+laneLen]]
+		h2 = h2<<1 + gear[p[k+2+2*laneLen]]
+		h3 = h3<<1 + gear[p[k+2+3*laneLen]]
+		if h0&mask == 0 || h1&mask == 0 || h2&mask == 0 || h3&mask == 0 {
+			k += 2
+			break
+		}
+		h0 = h0<<1 + gear[p[k+3]]
+		h1 = h1<<1 + gear[p[k+3+laneLen]]
+		h2 = h2<<1 + gear[p[k+3+2*laneLen]]
+		h3 = h3<<1 + gear[p[k+3+3*laneLen]]
+		if h0&mask == 0 || h1&mask == 0 || h2&mask == 0 || h3&mask == 0 {
+			k += 3
+			break
+		}
+	}
+	hs[0], hs[1], hs[2], hs[3] = h0, h1, h2, h3
+	return k
 }

@@ -39,7 +39,9 @@ func (n *Node) readChunk(ctx context.Context, c meta.ChunkRef, buf []byte) ([]by
 }
 
 // readRemote tries the chunk's owners, then every other alive member.
-func (n *Node) readRemote(ctx context.Context, c meta.ChunkRef, buf []byte) ([]byte, placement.NodeID, error) {
+func (n *Node) readRemote(ctx context.Context, c meta.ChunkRef, buf []byte) (
+	[]byte, placement.NodeID, error,
+) {
 	v := n.currentView()
 	tried := map[placement.NodeID]bool{placement.NodeID(n.id): true}
 	candidates := v.ring.Owners(c.Hash, v.replicas)

@@ -220,7 +220,8 @@ func TestClusterAddDrainRemove(t *testing.T) {
 
 	// Removing a node that holds data is refused; draining it moves all.
 	id4 := tc.nodes[3].n.NodeID()
-	if code, ecode := tc.nodes[1].status("POST", "/v1/admin/nodes/"+id4+"/remove", admin, nil, nil); code != 409 {
+	removePath := "/v1/admin/nodes/" + id4 + "/remove"
+	if code, ecode := tc.nodes[1].status("POST", removePath, admin, nil, nil); code != 409 {
 		t.Errorf("remove an active node: %d %s, want 409", code, ecode)
 	}
 	if code, _ := tc.nodes[1].status("POST", "/v1/admin/nodes/"+id4+"/drain", admin, nil, nil); code != 204 {
@@ -236,7 +237,7 @@ func TestClusterAddDrainRemove(t *testing.T) {
 	if c := tc.copies(hs, 3); c[3] != 0 {
 		t.Errorf("drained node still holds %d chunks", c[3])
 	}
-	if code, ecode := tc.nodes[1].status("POST", "/v1/admin/nodes/"+id4+"/remove", admin, nil, nil); code != 204 {
+	if code, ecode := tc.nodes[1].status("POST", removePath, admin, nil, nil); code != 204 {
 		t.Fatalf("remove the drained node: %d %s", code, ecode)
 	}
 	if st := tc.status(0); len(st.Nodes) != 3 {
@@ -500,7 +501,8 @@ func TestClusterRemovesItsLeader(t *testing.T) {
 		return m.State == placement.Out
 	}, "the drained leader is out")
 	// Through the leader itself: it must leave the layout and then Raft.
-	if code, ecode := leader.status("POST", "/v1/admin/nodes/"+leaderID+"/remove", admin, nil, nil); code != 204 {
+	removePath := "/v1/admin/nodes/" + leaderID + "/remove"
+	if code, ecode := leader.status("POST", removePath, admin, nil, nil); code != 204 {
 		t.Fatalf("remove the leader through itself: %d %q", code, ecode)
 	}
 	leader.n.Close()

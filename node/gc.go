@@ -12,28 +12,35 @@ import (
 const collectBatch = 1000
 
 // startWorkers starts the background workers; Close stops them and waits.
+// Garbage collection runs every gc_interval; the rebalance pass every
+// rebalance_interval and whenever the layout changes; membership upkeep
+// (gossip joins, marking long-dead members out) every second.
 func (n *Node) startWorkers() {
-	for _, run := range []func(context.Context){n.runGC, n.runRebalance, n.runMembership} {
-		n.workers.Add(1)
-		go func() {
-			defer n.workers.Done()
-			run(n.bg)
-		}()
-	}
+	n.every(n.cfg.Storage.GCInterval.Duration(), nil, func(ctx context.Context) {
+		n.CollectGarbage(ctx, time.Now())
+	})
+	n.every(n.cfg.Cluster.RebalanceInterval.Duration(), n.rebalance, n.Rebalance)
+	n.every(time.Second, nil, n.maintainMembership)
 }
 
-// runGC runs one collection pass every gc_interval until ctx ends.
-func (n *Node) runGC(ctx context.Context) {
-	t := time.NewTicker(n.cfg.Storage.GCInterval.Duration())
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n.CollectGarbage(ctx, time.Now())
+// every runs fn in a worker goroutine each period, and also whenever kick
+// delivers (nil: never), until the node closes.
+func (n *Node) every(period time.Duration, kick <-chan struct{}, fn func(context.Context)) {
+	n.workers.Add(1)
+	go func() {
+		defer n.workers.Done()
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			select {
+			case <-n.bg.Done():
+				return
+			case <-t.C:
+			case <-kick:
+			}
+			fn(n.bg)
 		}
-	}
+	}()
 }
 
 // CollectGarbage runs one pass of garbage collection: the leader removes

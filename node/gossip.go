@@ -118,21 +118,12 @@ func (n *Node) gossipJoin() {
 	}
 }
 
-// runMembership keeps gossip joined to the layout's members and, on the
+// maintainMembership keeps gossip joined to the layout's members and, on the
 // leader, marks out members unreachable past the down-out interval.
-func (n *Node) runMembership(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		n.gossipJoin()
-		if n.meta.IsLeader() {
-			n.markOutDown(ctx)
-		}
+func (n *Node) maintainMembership(ctx context.Context) {
+	n.gossipJoin()
+	if n.meta.IsLeader() {
+		n.markOutDown(ctx)
 	}
 }
 

@@ -67,7 +67,8 @@ func newNodeMetrics(n *Node) *nodeMetrics {
 		}),
 		underRepl: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "attachments_under_replicated_chunks",
-			Help: "Chunks whose first reachable owner is this node and that have fewer copies than the layout asks, at the last pass.",
+			Help: "Chunks whose first reachable owner is this node and that have fewer " +
+				"copies than the layout asks, at the last pass.",
 		}),
 	}
 	n.registry.MustRegister(m.corrupt, m.collected, m.swept, m.sweptB, m.repaired, m.moved,

@@ -110,7 +110,8 @@ type fileJSON struct {
 
 // multipartBody builds an upload form; fields are written in order, and
 // the file part goes first when fileFirst is set.
-func multipartBody(t *testing.T, fields [][2]string, name string, data []byte, fileFirst bool) (io.Reader, string) {
+func multipartBody(t *testing.T, fields [][2]string, name string, data []byte,
+	fileFirst bool) (io.Reader, string) {
 	t.Helper()
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)

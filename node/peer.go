@@ -99,7 +99,8 @@ func (p *peers) bearer() (string, error) {
 
 // do sends one request to base+path and returns the response of a 2xx
 // answer; any other status becomes an error naming it.
-func (p *peers) do(ctx context.Context, method, base, path string, body []byte, hdr http.Header) (*http.Response, error) {
+func (p *peers) do(ctx context.Context, method, base, path string, body []byte,
+	hdr http.Header) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err

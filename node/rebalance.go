@@ -20,22 +20,6 @@ func (n *Node) kickRebalance() {
 	}
 }
 
-// runRebalance runs a pass every rebalance_interval and whenever the
-// layout changes.
-func (n *Node) runRebalance(ctx context.Context) {
-	t := time.NewTicker(n.cfg.Cluster.RebalanceInterval.Duration())
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-n.rebalance:
-		}
-		n.Rebalance(ctx)
-	}
-}
-
 // passStats are the outcome of one rebalance pass.
 type passStats struct {
 	examined, copied, dropped, pending, underReplicated int
@@ -115,7 +99,8 @@ func (n *Node) rebalanceBatch(ctx context.Context, v *view, hs []chunk.Hash, st 
 // askOwners asks every reachable owner of the listed chunks which of them
 // it holds, one request per owner. The result maps each chunk to the set
 // of owners known to hold it; this node counts when it is an owner.
-func (n *Node) askOwners(ctx context.Context, v *view, hs []chunk.Hash) map[chunk.Hash]map[placement.NodeID]bool {
+func (n *Node) askOwners(ctx context.Context, v *view, hs []chunk.Hash,
+) map[chunk.Hash]map[placement.NodeID]bool {
 	out := make(map[chunk.Hash]map[placement.NodeID]bool, len(hs))
 	byNode := map[placement.NodeID][]chunk.Hash{}
 	for _, h := range hs {
@@ -150,7 +135,8 @@ func (n *Node) askOwners(ctx context.Context, v *view, hs []chunk.Hash) map[chun
 
 // placeOne sends h to its owners that lack it and drops the local copy
 // when this node is not an owner and all owners hold it.
-func (n *Node) placeOne(ctx context.Context, v *view, h chunk.Hash, holders map[placement.NodeID]bool, st *passStats) {
+func (n *Node) placeOne(ctx context.Context, v *view, h chunk.Hash,
+	holders map[placement.NodeID]bool, st *passStats) {
 	owners := v.ring.Owners(h, v.replicas)
 	isOwner := false
 	firstAlive := placement.NodeID("")

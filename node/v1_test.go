@@ -262,19 +262,23 @@ func TestBadRequests(t *testing.T) {
 	}
 
 	b, ct := body()
-	if code, ecode := tn.status("POST", "/v1/files", "", b, map[string]string{"Content-Type": ct}); code != 401 || ecode != "unauthorized" {
+	hdr := map[string]string{"Content-Type": ct}
+	if code, ecode := tn.status("POST", "/v1/files", "", b, hdr); code != 401 || ecode != "unauthorized" {
 		t.Errorf("no token: %d %q", code, ecode)
 	}
 	b, ct = body()
-	if code, _ := tn.status("POST", "/v1/files", "not.a.jwt", b, map[string]string{"Content-Type": ct}); code != 401 {
+	hdr = map[string]string{"Content-Type": ct}
+	if code, _ := tn.status("POST", "/v1/files", "not.a.jwt", b, hdr); code != 401 {
 		t.Errorf("bad token: %d", code)
 	}
 	b, ct = body()
-	if code, ecode := tn.status("POST", "/v1/files", reader, b, map[string]string{"Content-Type": ct}); code != 403 || ecode != "forbidden" {
+	hdr = map[string]string{"Content-Type": ct}
+	if code, ecode := tn.status("POST", "/v1/files", reader, b, hdr); code != 403 || ecode != "forbidden" {
 		t.Errorf("read-only token uploading: %d %q", code, ecode)
 	}
 	noEntity, ct2 := multipartBody(t, nil, "a.txt", []byte("abc\n"), false)
-	if code, _ := tn.status("POST", "/v1/files", writer, noEntity, map[string]string{"Content-Type": ct2}); code != 400 {
+	hdr = map[string]string{"Content-Type": ct2}
+	if code, _ := tn.status("POST", "/v1/files", writer, noEntity, hdr); code != 400 {
 		t.Errorf("missing entity: %d, want 400", code)
 	}
 	if code, _ := tn.status("POST", "/v1/files", writer, strings.NewReader("--x\r\nbroken"),

@@ -71,6 +71,9 @@ func New(base, token string, hc *http.Client) *Client {
 	return &Client{base: strings.TrimRight(base, "/"), token: token, http: hc}
 }
 
+// Base returns the node URL the client talks to.
+func (c *Client) Base() string { return c.base }
+
 // Upload describes one upload.
 type Upload struct {
 	EntityType  string
@@ -152,7 +155,9 @@ func (c *Client) Get(ctx context.Context, id string, w io.Writer) (int64, error)
 
 // List returns one page of an entity's files, oldest first, and the cursor
 // of the next page ("" at the end).
-func (c *Client) List(ctx context.Context, entityType, entityID, cursor string, limit int) ([]File, string, error) {
+func (c *Client) List(ctx context.Context, entityType, entityID, cursor string, limit int) (
+	[]File, string, error,
+) {
 	q := url.Values{}
 	if cursor != "" {
 		q.Set("cursor", cursor)

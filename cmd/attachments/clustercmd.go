@@ -45,9 +45,9 @@ func newClusterStatusCommand() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		raw, err := ac.clusterStatus(cmd.Context())
+		raw, err := ac.ClusterStatus(cmd.Context())
 		if err != nil {
-			return explain(err, "cluster status", "from "+ac.base)
+			return explain(err, "cluster status", "from "+ac.Base())
 		}
 		if rawJSON {
 			return writeIndented(cmd.OutOrStdout(), raw)

@@ -66,7 +66,7 @@ func newNodeCommand() *cobra.Command {
 				return err
 			}
 			id := args[0]
-			if err := ac.nodeAction(cmd.Context(), id, a.action); err != nil {
+			if err := ac.NodeAction(cmd.Context(), id, a.action); err != nil {
 				return explain(err, "node "+a.action, id)
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), a.done+"\n", id)

@@ -72,14 +72,9 @@ func (o remoteOptions) client() (*client.Client, error) {
 	return client.New(base, token, nil), nil
 }
 
-// admin returns a client for the operator routes.
-func (o remoteOptions) admin() (*adminClient, error) {
-	base, token, err := o.endpoint()
-	if err != nil {
-		return nil, err
-	}
-	return newAdminClient(base, token, nil), nil
-}
+// admin returns a client for the operator routes; it is the API client,
+// which covers them too.
+func (o remoteOptions) admin() (*client.Client, error) { return o.client() }
 
 // explain turns a failed call about the object named what into the
 // command's error. A 404 reads "not found: what" on its own, since the
