@@ -143,6 +143,27 @@ func (s *Server) readPart(r *request, f *uploadForm, part *multipart.Part,
 	if name == "sha256" {
 		return f.parseHash()
 	}
+	// Checked as it arrives: fields usually precede the file, and a bad
+	// one then costs the client an error, not the upload of the file.
+	return checkField(name, v)
+}
+
+// checkField validates the value of one small field.
+func checkField(name, v string) error {
+	switch name {
+	case "entity_type":
+		if !isSafeName(v, maxEntityType) {
+			return badRequest("entity_type must be 1 to %d of [A-Za-z0-9._:-]", maxEntityType)
+		}
+	case "entity_id":
+		if !isSafeName(v, maxEntityID) {
+			return badRequest("entity_id must be 1 to %d of [A-Za-z0-9._:-]", maxEntityID)
+		}
+	case "filename":
+		return checkText("filename", v, maxFilename)
+	case "description":
+		return checkText("description", v, maxDescription)
+	}
 	return nil
 }
 
@@ -218,11 +239,11 @@ func (s *Server) ingestPart(r *request, f *uploadForm, part *multipart.Part,
 
 // validate checks the form once every part has been read.
 func (f *uploadForm) validate() error {
-	if !isSafeName(f.entityType, maxEntityType) {
-		return badRequest("entity_type must be 1 to %d of [A-Za-z0-9._:-]", maxEntityType)
+	if err := checkField("entity_type", f.entityType); err != nil {
+		return err
 	}
-	if !isSafeName(f.entityID, maxEntityID) {
-		return badRequest("entity_id must be 1 to %d of [A-Za-z0-9._:-]", maxEntityID)
+	if err := checkField("entity_id", f.entityID); err != nil {
+		return err
 	}
 	if !f.hasFile && !f.byHash {
 		return badRequest("an upload needs a file part or a sha256 field")

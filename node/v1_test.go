@@ -306,3 +306,19 @@ func assertNoReferences(t *testing.T, tn *testNode) {
 		t.Errorf("metadata holds %d references and %d files, want none", st.LiveReferences, st.Files)
 	}
 }
+
+// TestBadFieldRefusedBeforeTheFile: a malformed field that comes before the
+// file part is refused before any of the file is stored.
+func TestBadFieldRefusedBeforeTheFile(t *testing.T) {
+	tn := newNode(t)
+	tok := tn.token("alice", "write")
+	body, ctype := multipartBody(t, [][2]string{{"entity_type", "ticket"}, {"entity_id", "../x"}},
+		"big.bin", randomBytes(12, 4<<20), false)
+	code, ecode := tn.status("POST", "/v1/files", tok, body, map[string]string{"Content-Type": ctype})
+	if code != 400 || ecode != "bad_request" {
+		t.Errorf("bad entity_id: %d %q, want 400 bad_request", code, ecode)
+	}
+	if st := tn.n.Chunks().Stats(); st.Chunks != 0 {
+		t.Errorf("%d chunks stored for an upload refused at its second field", st.Chunks)
+	}
+}
