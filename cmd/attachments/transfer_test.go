@@ -227,9 +227,10 @@ func TestInterruptedDownloadLeavesNothing(t *testing.T) {
 	rng := rand.New(rand.NewPCG(testSeed(t), 4))
 	n := startNode(t, nodeConfig(t, t.TempDir()))
 	r := remote{t: t, url: n.Addr(), token: mintToken(t, "alice", "read", "write")}
-	// Many times the 32 KiB io.Copy moves at once, so the cancellation
-	// falls in the middle of the body.
-	res := r.run("put", writeFile(t, t.TempDir(), "big", randomBytes(rng, 2<<20)),
+	// Hundreds of times the 32 KiB io.Copy moves at once, so the
+	// cancellation takes effect in the middle of the body even when the
+	// machine is busy and the client's transport reads ahead.
+	res := r.run("put", writeFile(t, t.TempDir(), "big", randomBytes(rng, 16<<20)),
 		"--entity", "ticket/T-5")
 	wantExit(t, res, exitOK)
 	id := strings.TrimSpace(res.stdout)
