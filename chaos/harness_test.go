@@ -155,20 +155,26 @@ func verify(t *testing.T, c *chaos.Cluster, ledger *chaos.Ledger, nodes ...*chao
 // active, and no chunk with missing copies or waiting to move.
 func waitConverged(t *testing.T, c *chaos.Cluster, n *chaos.Node) {
 	t.Helper()
-	waitUntil(t, convergeTimeout, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		st, err := c.Status(ctx, n)
-		if err != nil {
-			return err
-		}
+	waitStatus(t, c, n, "the cluster to repair every chunk", func(st chaos.Status) error {
 		return converged(st, len(c.Nodes))
-	}, "the cluster to repair every chunk")
+	})
 }
 
 // waitUnderReplicated waits until node n reports chunks with copies
 // missing, as it must while an owner of every chunk is down.
 func waitUnderReplicated(t *testing.T, c *chaos.Cluster, n *chaos.Node) {
+	t.Helper()
+	waitStatus(t, c, n, "the status to report the missing copies", func(st chaos.Status) error {
+		if st.UnderReplicated == 0 {
+			return errors.New("status reports no under-replicated chunk")
+		}
+		return nil
+	})
+}
+
+// waitStatus polls node n's cluster status until check accepts it.
+func waitStatus(t *testing.T, c *chaos.Cluster, n *chaos.Node, what string,
+	check func(chaos.Status) error) {
 	t.Helper()
 	waitUntil(t, convergeTimeout, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -177,11 +183,8 @@ func waitUnderReplicated(t *testing.T, c *chaos.Cluster, n *chaos.Node) {
 		if err != nil {
 			return err
 		}
-		if st.UnderReplicated == 0 {
-			return errors.New("status reports no under-replicated chunk")
-		}
-		return nil
-	}, "the status to report the missing copies")
+		return check(st)
+	}, what)
 }
 
 // converged reports nil when st shows size members alive and active and

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/helixtrack/attachments/api"
 	"github.com/helixtrack/attachments/internal/config"
 	"github.com/helixtrack/attachments/node"
+	"github.com/helixtrack/attachments/node/nodetest"
 )
 
 // testNode is a real node on loopback with its own data directory.
@@ -31,31 +31,16 @@ type testNode struct {
 }
 
 // freePort returns a TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return nodetest.FreePort(t) }
 
 // testConfig is the embedded default with everything on loopback, random
 // ports, a short garbage-collection grace and the data under dir.
 func testConfig(t *testing.T, dir string) config.Config {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Service.Bind = "127.0.0.1"
-	cfg.Service.Port = freePort(t)
-	cfg.Service.PortRange = [2]int{0, 0}
-	cfg.Cluster.RaftPort = freePort(t)
-	cfg.Cluster.GossipPort = freePort(t)
+	cfg := nodetest.Config(t, dir, "test-secret-test-secret-test-secret")
 	cfg.Cluster.RebalanceInterval = config.Duration(time.Hour) // tests call Rebalance
-	cfg.Storage.Endpoints[0].AdapterConfig.Path = dir
 	cfg.Storage.GCGrace = config.Duration(200 * time.Millisecond)
 	cfg.Storage.GCInterval = config.Duration(time.Hour) // tests call CollectGarbage
-	cfg.Security.JWTSecret = "test-secret-test-secret-test-secret"
 	cfg.Security.MaxFileSizeMB = 64
 	return cfg
 }

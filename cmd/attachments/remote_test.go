@@ -15,6 +15,7 @@ import (
 	"github.com/helixtrack/attachments/api"
 	"github.com/helixtrack/attachments/internal/config"
 	"github.com/helixtrack/attachments/node"
+	"github.com/helixtrack/attachments/node/nodetest"
 )
 
 // remoteSecret signs the tokens of every node the client tests start.
@@ -23,16 +24,7 @@ const remoteSecret = "remote-test-secret-remote-test-secret"
 // nodeConfig is the embedded default with everything on loopback, free
 // ports and its data under dir.
 func nodeConfig(t *testing.T, dir string) config.Config {
-	t.Helper()
-	cfg := config.Default()
-	cfg.Service.Bind = "127.0.0.1"
-	cfg.Service.Port = freePort(t)
-	cfg.Service.PortRange = [2]int{0, 0}
-	cfg.Cluster.RaftPort = freePort(t)
-	cfg.Cluster.GossipPort = freePort(t)
-	cfg.Storage.Endpoints[0].AdapterConfig.Path = dir
-	cfg.Security.JWTSecret = remoteSecret
-	return cfg
+	return nodetest.Config(t, dir, remoteSecret)
 }
 
 // startNode starts a real node with cfg and closes it when the test ends.

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/helixtrack/attachments/node/nodetest"
 )
 
 // serveDeadline bounds every wait on a serving node: start-up includes a
@@ -19,15 +21,7 @@ import (
 const serveDeadline = 60 * time.Second
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return nodetest.FreePort(t) }
 
 // running is a serve command started in the background.
 type running struct {

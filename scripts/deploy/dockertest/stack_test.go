@@ -3,11 +3,12 @@ package dockertest
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/helixtrack/attachments/node/nodetest"
 )
 
 // stack is one compose project started from the repository's
@@ -47,7 +48,7 @@ func (s *stack) up() {
 	s.t.Cleanup(s.down)
 	s.t.Cleanup(s.logsIfFailed)
 	for attempt := 1; ; attempt++ {
-		s.port = freePort(s.t)
+		s.port = nodetest.FreePort(s.t)
 		ctx, cancel := context.WithTimeout(s.t.Context(), 90*time.Second)
 		_, err := s.run(ctx, "up", "-d", "--no-build")
 		cancel()
@@ -67,17 +68,6 @@ func portClash(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "port is already allocated") ||
 		strings.Contains(msg, "address already in use")
-}
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // container returns the id of service's container.
